@@ -1,0 +1,1317 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Disco record streams, compiled: hunk framing, record codecs, readers and writers.
+
+A record stream is a sequence of *hunks*. Each hunk starts with a 14-byte little-endian header
+``<BBIQ``: ``marker`` (128 + version), ``flags``, ``checksum`` (uint32), ``length`` (uint64, bytes
+of payload as stored). A hunk of length 0 ends the stream. A first byte below 128 means the rest
+of the stream is the version 0 netstring text format (read by ``disco.worker.task_io``).
+
+Version 1 (Disco 0.5's ``DiscoOutputStream_v1``; readable by the original)
+    flags: 1 = payload is zlib-compressed, 0 = raw. checksum: ``crc32`` of the *uncompressed*
+    payload. Payload: concatenated pickles, one per record (protocol 1 written; any protocol read).
+    A compressed stream ends with a compressed empty hunk (8 bytes of zlib), so readers also stop
+    at end of file. Records are decoded by a compiled pickle machine for the opcodes common types
+    use; any other opcode makes that one record go through ``pickle.Unpickler`` (encoding utf-8,
+    errors surrogateescape, so Python 2 ``str`` reads losslessly), so results always equal
+    ``pickle``'s. The writer encodes str, bytes, int, float, bool, None, tuple, list and dict
+    itself (protocol 1 opcodes, no memo) and hands any other record to ``pickle.dumps(r, 1)``.
+
+Version 2 (ours; only this implementation reads it)
+    marker 0x82. flags: 1 = payload is an lz4 block (``lz4.block``, 4-byte LE uncompressed size
+    prefix), 0 = raw. checksum: ``crc32`` of the payload *as stored*. Terminator: an empty raw hunk.
+    Payload: concatenated records, each one self-delimiting value in a compact typed encoding::
+
+        0x00 None        0x01 False       0x02 True
+        0x03 int   zigzag varint (fits in int64)
+        0x04 int   varint n, then n bytes little-endian two's complement (any size)
+        0x05 float 8 bytes little-endian IEEE 754
+        0x06 str   varint n, then n bytes UTF-8 (surrogates kept: 'surrogatepass')
+        0x07 bytes varint n, then n bytes
+        0x08 tuple varint n, then n values      0x09 list  (same)
+        0x0a dict  varint n, then n key, value pairs
+        0x0b pickle varint n, then n bytes of ``pickle.dumps(obj, 5)``: any other object
+        0x10-0x1f  tuple of (tag - 0x10) values
+        0x40-0x7f  str of (tag - 0x40) UTF-8 bytes
+        0x80-0xff  int (tag - 0x80)
+        others     reserved (a reader fails on them)
+
+    varint = unsigned LEB128. Only exact builtin types use the typed forms (a subclass, e.g. a
+    namedtuple, goes through pickle and keeps its type). Records nested deeper than
+    ``MAX_DEPTH`` are pickled whole.
+
+Errors: a hunk that is truncated, fails its checksum, does not decompress or holds undecodable
+records raises ``disco.error.DataError`` naming the URL and the hunk's byte range. With
+``ignore_corrupt`` a hunk failing its checksum or decompression is skipped whole, and a hunk whose
+record N cannot be decoded is skipped from record N on (records decode lazily, one by one).
+Truncation is always an error: data is missing, and another replica may have it.
+Memory: a reader holds one hunk and its records, a writer one hunk.
+"""
+import builtins
+import codecs
+import io
+import pickle
+import zlib
+
+import lz4.block
+from isal import isal_zlib  # zlib-compatible streams, several times faster than zlib
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Next, PyDict_SetItem
+from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_FromLongLong, PyLong_FromUnsignedLongLong
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy
+cimport cython
+
+from disco.error import DataError
+
+cdef extern from "Python.h":
+    object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size, const char *errors)
+    const char* PyUnicode_AsUTF8AndSize(object o, Py_ssize_t *size) except NULL
+    bint PyUnicode_CheckExact(object o)
+    bytes PyUnicode_AsASCIIString(object o)
+    bytes PyUnicode_AsLatin1String(object o)
+    bint PyBytes_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
+    bint PyFloat_CheckExact(object o)
+    bint PyTuple_CheckExact(object o)
+    bint PyList_CheckExact(object o)
+    bint PyDict_CheckExact(object o)
+    long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
+    double PyFloat_AS_DOUBLE(object o)
+    object PyFloat_FromDouble(double v)
+    object PyTuple_New(Py_ssize_t n)
+    object PyList_New(Py_ssize_t n)
+    object PyDict_New()
+    void PyTuple_SET_ITEM_STEAL "PyTuple_SET_ITEM" (object t, Py_ssize_t i, PyObject *o)
+    void PyList_SET_ITEM_STEAL "PyList_SET_ITEM" (object l, Py_ssize_t i, PyObject *o)
+    int PyDict_SetItem_ptr "PyDict_SetItem" (object d, PyObject *k, PyObject *v) except -1
+    int PyList_Append_ptr "PyList_Append" (object l, PyObject *o) except -1
+
+DEF HEADER_SIZE = 14
+
+HUNK_SIZE = 1024 * 1024
+MAX_DEPTH = 200
+# reads of a hunk payload go in pieces of at most this size, so a corrupt length cannot make us
+# allocate more than the stream really holds
+cdef Py_ssize_t READ_PIECE = 1 << 20
+cdef Py_ssize_t DECODE_DEPTH = 1000
+
+cdef inline uint32_t crc32_of(bytes data):
+    return isal_zlib.crc32(data) & 0xffffffff
+
+
+cdef bytes zlib_compress(bytes data, int level):
+    """zlib format (what Disco's readers expect). ISA-L has levels 0-3; zlib's 1-9 map onto them."""
+    return isal_zlib.compress(data, min(level, 3))
+
+
+class _Fallback(Exception):
+    """Raised inside the compiled codecs: this value needs the pickle path."""
+
+
+# ------------------------------------------------------------------------------------------------
+# growable output buffer
+
+@cython.final
+cdef class _Buffer:
+    cdef unsigned char *data
+    cdef Py_ssize_t length, capacity
+
+    def __cinit__(self, Py_ssize_t capacity=65536):
+        self.data = <unsigned char *>PyMem_Malloc(capacity)  # PyMem: visible to tracemalloc
+        if self.data == NULL:
+            raise MemoryError()
+        self.capacity = capacity
+        self.length = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.data)
+
+    cdef inline int reserve(self, Py_ssize_t extra) except -1:
+        cdef Py_ssize_t need = self.length + extra
+        cdef Py_ssize_t cap
+        cdef unsigned char *p
+        if need <= self.capacity:
+            return 0
+        cap = self.capacity * 2
+        while cap < need:
+            cap *= 2
+        p = <unsigned char *>PyMem_Realloc(self.data, cap)
+        if p == NULL:
+            raise MemoryError()
+        self.data = p
+        self.capacity = cap
+        return 0
+
+    cdef inline int put_byte(self, unsigned char b) except -1:
+        if self.length == self.capacity:
+            self.reserve(1)
+        self.data[self.length] = b
+        self.length += 1
+        return 0
+
+    cdef inline int put(self, const void *src, Py_ssize_t n) except -1:
+        self.reserve(n)
+        memcpy(self.data + self.length, src, n)
+        self.length += n
+        return 0
+
+    cdef inline int put_u32(self, uint32_t v) except -1:
+        cdef unsigned char b[4]
+        b[0] = v & 0xff
+        b[1] = (v >> 8) & 0xff
+        b[2] = (v >> 16) & 0xff
+        b[3] = (v >> 24) & 0xff
+        return self.put(b, 4)
+
+    cdef inline int put_varint(self, uint64_t v) except -1:
+        self.reserve(10)
+        while v >= 0x80:
+            self.data[self.length] = <unsigned char>((v & 0x7f) | 0x80)
+            self.length += 1
+            v >>= 7
+        self.data[self.length] = <unsigned char>v
+        self.length += 1
+        return 0
+
+    cdef bytes take(self):
+        cdef bytes out = PyBytes_FromStringAndSize(<char *>self.data, self.length)
+        self.length = 0
+        return out
+
+
+# ------------------------------------------------------------------------------------------------
+# version 1 records: pickle protocol 1
+
+cdef bytes P_BOOL_TRUE = b'I01\n'
+cdef bytes P_BOOL_FALSE = b'I00\n'
+cdef bytes P_EMPTY_BYTES = b'c__builtin__\nbytes\n)R'
+cdef bytes P_BYTES_HEAD = b'c_codecs\nencode\n(X'
+cdef bytes P_BYTES_TAIL = b'X\x06\x00\x00\x00latin1tR'
+
+
+cdef int _p1_encode(_Buffer buf, object obj, int depth) except -1:
+    """Append the protocol-1 pickle opcodes of ``obj`` (no memo) or raise _Fallback."""
+    cdef int overflow = 0
+    cdef long long v
+    cdef double d
+    cdef uint64_t bits
+    cdef unsigned char b[9]
+    cdef const char *s
+    cdef const unsigned char *raw
+    cdef Py_ssize_t n, i, high
+    cdef PyObject *key
+    cdef PyObject *val
+    cdef Py_ssize_t pos = 0
+    if depth > MAX_DEPTH:
+        raise _Fallback()
+    if obj is None:
+        buf.put_byte(b'N')
+    elif obj is True:
+        buf.put(PyBytes_AS_STRING(P_BOOL_TRUE), 4)
+    elif obj is False:
+        buf.put(PyBytes_AS_STRING(P_BOOL_FALSE), 4)
+    elif PyUnicode_CheckExact(obj):
+        try:
+            s = PyUnicode_AsUTF8AndSize(obj, &n)
+        except UnicodeEncodeError:
+            enc = (<str>obj).encode('utf-8', 'surrogatepass')
+            s = PyBytes_AS_STRING(enc)
+            n = PyBytes_GET_SIZE(enc)
+        if n > 0xffffffff:
+            raise _Fallback()
+        buf.put_byte(b'X')
+        buf.put_u32(<uint32_t>n)
+        buf.put(s, n)
+    elif PyLong_CheckExact(obj):
+        v = PyLong_AsLongLongAndOverflow(obj, &overflow)
+        if overflow == 0 and 0 <= v < 256:
+            b[0] = b'K'
+            b[1] = <unsigned char>v
+            buf.put(b, 2)
+        elif overflow == 0 and 0 <= v < 65536:
+            b[0] = b'M'
+            b[1] = v & 0xff
+            b[2] = (v >> 8) & 0xff
+            buf.put(b, 3)
+        elif overflow == 0 and -2147483648 <= v <= 2147483647:
+            buf.put_byte(b'J')
+            buf.put_u32(<uint32_t><int32_t>v)
+        else:
+            try:
+                text = PyUnicode_AsASCIIString(repr(obj))
+            except ValueError:
+                raise _Fallback()  # more digits than int's str limit: pickle decides
+            buf.put_byte(b'L')
+            buf.put(PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text))
+            buf.put(b'L\n', 2)
+    elif PyFloat_CheckExact(obj):
+        d = PyFloat_AS_DOUBLE(obj)
+        memcpy(&bits, &d, 8)
+        b[0] = b'G'
+        for i in range(8):
+            b[1 + i] = (bits >> (56 - 8 * i)) & 0xff
+        buf.put(b, 9)
+    elif PyTuple_CheckExact(obj):
+        n = PyTuple_GET_SIZE(obj)
+        if n == 0:
+            buf.put_byte(b')')
+        else:
+            buf.put_byte(b'(')
+            for i in range(n):
+                _p1_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1)
+            buf.put_byte(b't')
+    elif PyList_CheckExact(obj):
+        buf.put_byte(b']')
+        n = PyList_GET_SIZE(obj)
+        if n:
+            buf.put_byte(b'(')
+            i = 0
+            while i < PyList_GET_SIZE(obj):
+                _p1_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1)
+                i += 1
+            buf.put_byte(b'e')
+    elif PyDict_CheckExact(obj):
+        buf.put_byte(b'}')
+        if len(<dict>obj):
+            buf.put_byte(b'(')
+            while PyDict_Next(obj, &pos, &key, &val):
+                _p1_encode(buf, <object>key, depth + 1)
+                _p1_encode(buf, <object>val, depth + 1)
+            buf.put_byte(b'u')
+    elif PyBytes_CheckExact(obj):
+        # what pickle protocol 1 writes for Python 3 bytes: _codecs.encode(latin-1 text, 'latin1')
+        n = PyBytes_GET_SIZE(obj)
+        if n == 0:
+            buf.put(PyBytes_AS_STRING(P_EMPTY_BYTES), PyBytes_GET_SIZE(P_EMPTY_BYTES))
+            return 0
+        raw = <const unsigned char *>PyBytes_AS_STRING(obj)
+        high = 0
+        for i in range(n):
+            if raw[i] >= 0x80:
+                high += 1
+        if n + high > 0xffffffff:
+            raise _Fallback()
+        buf.put(PyBytes_AS_STRING(P_BYTES_HEAD), PyBytes_GET_SIZE(P_BYTES_HEAD))
+        buf.put_u32(<uint32_t>(n + high))
+        buf.reserve(n + high)
+        for i in range(n):
+            if raw[i] < 0x80:
+                buf.data[buf.length] = raw[i]
+                buf.length += 1
+            else:
+                buf.data[buf.length] = 0xc0 | (raw[i] >> 6)
+                buf.data[buf.length + 1] = 0x80 | (raw[i] & 0x3f)
+                buf.length += 2
+        buf.put(PyBytes_AS_STRING(P_BYTES_TAIL), PyBytes_GET_SIZE(P_BYTES_TAIL))
+    else:
+        raise _Fallback()
+    return 0
+
+
+cdef int p1_encode_record(_Buffer buf, object record) except -1:
+    cdef Py_ssize_t start = buf.length
+    try:
+        _p1_encode(buf, record, 0)
+    except _Fallback:
+        buf.length = start
+        data = pickle.dumps(record, 1)
+        buf.put(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+        return 0
+    buf.put_byte(b'.')
+    return 0
+
+
+# the globals the compiled unpickler resolves itself, as pickle.Unpickler.find_class does (with
+# fix_imports); any other global sends the record to pickle
+cdef object _codecs_encode = codecs.encode
+
+
+cdef inline bint _is(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end, const char *name,
+                     Py_ssize_t length):
+    return end - start == length and memcmp(buf + start, name, length) == 0
+
+
+@cython.final
+cdef class _Unpickler:
+    """A stack machine for the pickle opcodes of common types; raises _Fallback otherwise.
+
+    The stack is one flat array; ``marks`` hold the stack heights where MARK opcodes were seen, so
+    pickle's "current stack" is ``stack[marks[-1]:sp]``. Every pop is bounds-checked against it.
+    """
+    cdef PyObject **stack
+    cdef Py_ssize_t sp, cap
+    cdef Py_ssize_t *marks
+    cdef Py_ssize_t nmarks, mcap
+    cdef PyObject **memo
+    cdef Py_ssize_t memo_cap, memo_count, memo_hi
+
+    def __cinit__(self):
+        self.cap = 64
+        self.stack = <PyObject **>malloc(self.cap * sizeof(PyObject *))
+        self.mcap = 16
+        self.marks = <Py_ssize_t *>malloc(self.mcap * sizeof(Py_ssize_t))
+        self.memo_cap = 64
+        self.memo = <PyObject **>malloc(self.memo_cap * sizeof(PyObject *))
+        if self.stack == NULL or self.marks == NULL or self.memo == NULL:
+            raise MemoryError()
+        for i in range(self.memo_cap):
+            self.memo[i] = NULL
+        self.sp = self.nmarks = self.memo_count = self.memo_hi = 0
+
+    def __dealloc__(self):
+        self.reset()
+        free(self.stack)
+        free(self.marks)
+        free(self.memo)
+
+    cdef void reset(self):
+        cdef Py_ssize_t i
+        while self.sp > 0:
+            self.sp -= 1
+            Py_DECREF(<object>self.stack[self.sp])
+        self.nmarks = 0
+        for i in range(self.memo_hi):
+            Py_XDECREF(self.memo[i])
+            self.memo[i] = NULL
+        self.memo_hi = self.memo_count = 0
+
+    cdef inline Py_ssize_t base(self):
+        return self.marks[self.nmarks - 1] if self.nmarks else 0
+
+    cdef inline int push(self, object o) except -1:
+        cdef PyObject **p
+        if self.sp == self.cap:
+            if self.cap >= (1 << 24):
+                raise _Fallback()
+            p = <PyObject **>realloc(self.stack, 2 * self.cap * sizeof(PyObject *))
+            if p == NULL:
+                raise MemoryError()
+            self.stack = p
+            self.cap *= 2
+        Py_INCREF(o)
+        self.stack[self.sp] = <PyObject *>o
+        self.sp += 1
+        return 0
+
+    cdef inline int push_mark(self) except -1:
+        cdef Py_ssize_t *p
+        if self.nmarks == self.mcap:
+            if self.mcap >= (1 << 20):
+                raise _Fallback()
+            p = <Py_ssize_t *>realloc(self.marks, 2 * self.mcap * sizeof(Py_ssize_t))
+            if p == NULL:
+                raise MemoryError()
+            self.marks = p
+            self.mcap *= 2
+        self.marks[self.nmarks] = self.sp
+        self.nmarks += 1
+        return 0
+
+    cdef inline Py_ssize_t pop_mark(self) except -1:
+        if self.nmarks == 0:
+            raise _Fallback()
+        self.nmarks -= 1
+        return self.marks[self.nmarks]
+
+    cdef inline int memo_put(self, Py_ssize_t idx) except -1:
+        cdef PyObject **p
+        cdef Py_ssize_t i, cap
+        if self.sp <= self.base():
+            raise _Fallback()
+        if idx >= self.memo_cap:
+            if idx >= (1 << 20):
+                raise _Fallback()
+            cap = self.memo_cap
+            while cap <= idx:
+                cap *= 2
+            p = <PyObject **>realloc(self.memo, cap * sizeof(PyObject *))
+            if p == NULL:
+                raise MemoryError()
+            for i in range(self.memo_cap, cap):
+                p[i] = NULL
+            self.memo = p
+            self.memo_cap = cap
+        if self.memo[idx] == NULL:
+            self.memo_count += 1
+        else:
+            Py_DECREF(<object>self.memo[idx])
+        Py_INCREF(<object>self.stack[self.sp - 1])
+        self.memo[idx] = self.stack[self.sp - 1]
+        if idx >= self.memo_hi:
+            self.memo_hi = idx + 1
+        return 0
+
+    cdef inline int memo_get(self, Py_ssize_t idx) except -1:
+        if idx >= self.memo_hi or self.memo[idx] == NULL:
+            raise _Fallback()
+        self.push(<object>self.memo[idx])
+        return 0
+
+    cdef object take_tuple(self, Py_ssize_t start):
+        """Pop stack[start:] into a new tuple (the references move)."""
+        cdef Py_ssize_t i, n = self.sp - start
+        cdef object t = PyTuple_New(n)
+        for i in range(n):
+            PyTuple_SET_ITEM_STEAL(t, i, self.stack[start + i])
+        self.sp = start
+        return t
+
+    cdef object take_list(self, Py_ssize_t start):
+        cdef Py_ssize_t i, n = self.sp - start
+        cdef object lst = PyList_New(n)
+        for i in range(n):
+            PyList_SET_ITEM_STEAL(lst, i, self.stack[start + i])
+        self.sp = start
+        return lst
+
+    cdef int set_items(self, object d, Py_ssize_t start) except -1:
+        """dict d gets stack[start:] as key, value pairs, which are popped."""
+        cdef Py_ssize_t i
+        if not PyDict_CheckExact(d) or (self.sp - start) % 2:
+            raise _Fallback()
+        i = start
+        while i < self.sp:
+            PyDict_SetItem_ptr(d, self.stack[i], self.stack[i + 1])
+            i += 2
+        self.drop_to(start)
+        return 0
+
+    cdef void drop_to(self, Py_ssize_t start):
+        while self.sp > start:
+            self.sp -= 1
+            Py_DECREF(<object>self.stack[self.sp])
+
+    cdef object load(self, const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos):
+        """Decode one pickle starting at buf[pos[0]]; advance pos past its STOP."""
+        cdef Py_ssize_t p = pos[0]
+        cdef Py_ssize_t m, start, k
+        cdef unsigned char op
+        cdef uint64_t u
+        cdef double d
+        cdef object top, obj
+        cdef int proto = 0
+        try:
+            while True:
+                if p >= n:
+                    raise _Fallback()
+                op = buf[p]
+                p += 1
+                if op == b'(':                                        # MARK
+                    self.push_mark()
+                elif op == b'X' or op == 0x8c or op == 0x8d:          # BINUNICODE(8), SHORT_
+                    if op == b'X':
+                        if p + 4 > n:
+                            raise _Fallback()
+                        m = (<uint32_t>buf[p] | (<uint32_t>buf[p + 1] << 8) |
+                             (<uint32_t>buf[p + 2] << 16) | (<uint32_t>buf[p + 3] << 24))
+                        p += 4
+                    elif op == 0x8c:
+                        if p + 1 > n:
+                            raise _Fallback()
+                        m = buf[p]
+                        p += 1
+                    else:
+                        if p + 8 > n:
+                            raise _Fallback()
+                        u = 0
+                        for k in range(8):
+                            u |= (<uint64_t>buf[p + k]) << (8 * k)
+                        if u > <uint64_t>(n - p - 8):
+                            raise _Fallback()
+                        m = <Py_ssize_t>u
+                        p += 8
+                    if m > n - p:
+                        raise _Fallback()
+                    self.push(PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass'))
+                    p += m
+                elif op == b'q':                                      # BINPUT
+                    if p + 1 > n:
+                        raise _Fallback()
+                    self.memo_put(buf[p])
+                    p += 1
+                elif op == b'r':                                      # LONG_BINPUT
+                    if p + 4 > n:
+                        raise _Fallback()
+                    self.memo_put(<uint32_t>buf[p] | (<uint32_t>buf[p + 1] << 8) |
+                                  (<uint32_t>buf[p + 2] << 16) | (<uint32_t>buf[p + 3] << 24))
+                    p += 4
+                elif op == 0x94:                                      # MEMOIZE
+                    self.memo_put(self.memo_count)
+                elif op == b'K':                                      # BININT1
+                    if p + 1 > n:
+                        raise _Fallback()
+                    self.push(PyLong_FromLongLong(buf[p]))
+                    p += 1
+                elif op == b'M':                                      # BININT2
+                    if p + 2 > n:
+                        raise _Fallback()
+                    self.push(PyLong_FromLongLong(buf[p] | (buf[p + 1] << 8)))
+                    p += 2
+                elif op == b'J':                                      # BININT
+                    if p + 4 > n:
+                        raise _Fallback()
+                    self.push(PyLong_FromLongLong(<int32_t>(
+                        <uint32_t>buf[p] | (<uint32_t>buf[p + 1] << 8) |
+                        (<uint32_t>buf[p + 2] << 16) | (<uint32_t>buf[p + 3] << 24))))
+                    p += 4
+                elif op == b't':                                      # TUPLE
+                    start = self.pop_mark()
+                    self.push(self.take_tuple(start))
+                elif op == b'.':                                      # STOP
+                    if self.sp <= self.base():
+                        raise _Fallback()
+                    top = <object>self.stack[self.sp - 1]
+                    pos[0] = p
+                    return top
+                elif op == 0x85 or op == 0x86 or op == 0x87:          # TUPLE1/2/3
+                    m = op - 0x84
+                    if self.sp - self.base() < m:
+                        raise _Fallback()
+                    self.push(self.take_tuple(self.sp - m))
+                elif op == b')':                                      # EMPTY_TUPLE
+                    self.push(())
+                elif op == b']':                                      # EMPTY_LIST
+                    self.push([])
+                elif op == b'}':                                      # EMPTY_DICT
+                    self.push({})
+                elif op == b'N':
+                    self.push(None)
+                elif op == 0x88:
+                    self.push(True)
+                elif op == 0x89:
+                    self.push(False)
+                elif op == b'G':                                      # BINFLOAT (big-endian)
+                    if p + 8 > n:
+                        raise _Fallback()
+                    u = 0
+                    for k in range(8):
+                        u = (u << 8) | buf[p + k]
+                    memcpy(&d, &u, 8)
+                    self.push(PyFloat_FromDouble(d))
+                    p += 8
+                elif op == b'a':                                      # APPEND
+                    if self.sp - self.base() < 2:
+                        raise _Fallback()
+                    obj = <object>self.stack[self.sp - 2]
+                    if not PyList_CheckExact(obj):
+                        raise _Fallback()
+                    PyList_Append_ptr(obj, self.stack[self.sp - 1])
+                    self.drop_to(self.sp - 1)
+                elif op == b'e':                                      # APPENDS
+                    start = self.pop_mark()
+                    if start - 1 < self.base():
+                        raise _Fallback()
+                    obj = <object>self.stack[start - 1]
+                    if not PyList_CheckExact(obj):
+                        raise _Fallback()
+                    for k in range(start, self.sp):
+                        PyList_Append_ptr(obj, self.stack[k])
+                    self.drop_to(start)
+                elif op == b's':                                      # SETITEM
+                    if self.sp - self.base() < 3:
+                        raise _Fallback()
+                    self.set_items(<object>self.stack[self.sp - 3], self.sp - 2)
+                elif op == b'u':                                      # SETITEMS
+                    start = self.pop_mark()
+                    if start - 1 < self.base():
+                        raise _Fallback()
+                    self.set_items(<object>self.stack[start - 1], start)
+                elif op == b'l':                                      # LIST
+                    start = self.pop_mark()
+                    self.push(self.take_list(start))
+                elif op == b'd':                                      # DICT
+                    start = self.pop_mark()
+                    obj = {}
+                    self.set_items(obj, start)
+                    self.push(obj)
+                elif op == b'h':                                      # BINGET
+                    if p + 1 > n:
+                        raise _Fallback()
+                    self.memo_get(buf[p])
+                    p += 1
+                elif op == b'j':                                      # LONG_BINGET
+                    if p + 4 > n:
+                        raise _Fallback()
+                    self.memo_get(<uint32_t>buf[p] | (<uint32_t>buf[p + 1] << 8) |
+                                  (<uint32_t>buf[p + 2] << 16) | (<uint32_t>buf[p + 3] << 24))
+                    p += 4
+                elif op == b'U' or op == b'T':                        # (SHORT_)BINSTRING: py2 str
+                    if op == b'U':
+                        if p + 1 > n:
+                            raise _Fallback()
+                        m = buf[p]
+                        p += 1
+                    else:
+                        if p + 4 > n:
+                            raise _Fallback()
+                        m = <int32_t>(<uint32_t>buf[p] | (<uint32_t>buf[p + 1] << 8) |
+                                      (<uint32_t>buf[p + 2] << 16) | (<uint32_t>buf[p + 3] << 24))
+                        p += 4
+                    if m < 0 or m > n - p:
+                        raise _Fallback()
+                    self.push(PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogateescape'))
+                    p += m
+                elif op == b'B' or op == b'C':                        # (SHORT_)BINBYTES
+                    if op == b'C':
+                        if p + 1 > n:
+                            raise _Fallback()
+                        m = buf[p]
+                        p += 1
+                    else:
+                        if p + 4 > n:
+                            raise _Fallback()
+                        m = (<uint32_t>buf[p] | (<uint32_t>buf[p + 1] << 8) |
+                             (<uint32_t>buf[p + 2] << 16) | (<uint32_t>buf[p + 3] << 24))
+                        p += 4
+                    if m > n - p:
+                        raise _Fallback()
+                    self.push(PyBytes_FromStringAndSize(<const char *>buf + p, m))
+                    p += m
+                elif op == b'L' or op == b'I':                        # LONG / INT (text)
+                    start = p
+                    while p < n and buf[p] != b'\n':
+                        p += 1
+                    if p >= n:
+                        raise _Fallback()
+                    m = p
+                    p += 1
+                    if op == b'L' and m > start and buf[m - 1] == b'L':
+                        m -= 1
+                    if op == b'I' and m - start == 2 and buf[start] == b'0' and buf[start + 1] <= b'1':
+                        self.push(buf[start + 1] == b'1')
+                    elif _plain_decimal(buf, start, m):
+                        self.push(_decimal(buf, start, m))
+                    else:
+                        raise _Fallback()  # leave odd spellings to pickle's own parser
+                elif op == 0x8a:                                      # LONG1
+                    if p + 1 > n or buf[p] > n - p - 1:
+                        raise _Fallback()
+                    m = buf[p]
+                    self.push(int.from_bytes(
+                        PyBytes_FromStringAndSize(<const char *>buf + p + 1, m), 'little', signed=True))
+                    p += 1 + m
+                elif op == 0x80:                                      # PROTO
+                    if p + 1 > n or buf[p] > 5:
+                        raise _Fallback()
+                    proto = buf[p]
+                    p += 1
+                elif op == b'c':                                      # GLOBAL
+                    start = p
+                    k = 0
+                    m = 0
+                    while p < n and k < 2:
+                        if buf[p] == b'\n':
+                            k += 1
+                            if k == 1:
+                                m = p
+                        p += 1
+                    if k < 2:
+                        raise _Fallback()
+                    if _is(buf, start, p, b'_codecs\nencode\n', 15):
+                        self.push(_codecs_encode)
+                    elif proto < 3 and (_is(buf, start, p, b'__builtin__\nbytes\n', 18)
+                                        or _is(buf, start, p, b'__builtin__\nset\n', 16)
+                                        or _is(buf, start, p, b'__builtin__\nfrozenset\n', 22)):
+                        # pickle maps Python 2's __builtin__ to builtins below protocol 3
+                        self.push(getattr(builtins, (buf + m + 1)[:p - m - 2].decode('ascii')))
+                    elif (_is(buf, start, p, b'builtins\nbytes\n', 15)
+                          or _is(buf, start, p, b'builtins\nset\n', 13)
+                          or _is(buf, start, p, b'builtins\nfrozenset\n', 19)):
+                        self.push(getattr(builtins, (buf + m + 1)[:p - m - 2].decode('ascii')))
+                    else:
+                        raise _Fallback()
+                elif op == b'R':                                      # REDUCE
+                    if self.sp - self.base() < 2:
+                        raise _Fallback()
+                    obj = <object>self.stack[self.sp - 1]
+                    if not PyTuple_CheckExact(obj):
+                        raise _Fallback()
+                    top = <object>self.stack[self.sp - 2]
+                    if (top is _codecs_encode and PyTuple_GET_SIZE(obj) == 2
+                            and PyUnicode_CheckExact(<object>PyTuple_GET_ITEM(obj, 0))
+                            and <object>PyTuple_GET_ITEM(obj, 1) == 'latin1'):
+                        top = PyUnicode_AsLatin1String(<object>PyTuple_GET_ITEM(obj, 0))
+                    else:
+                        top = top(*obj)
+                    self.drop_to(self.sp - 2)
+                    self.push(top)
+                else:
+                    raise _Fallback()
+        finally:
+            self.reset()
+
+
+cdef inline bint _plain_decimal(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end):
+    """buf[start:end] is -?(0|[1-9][0-9]*): spelled the same way for every int parser."""
+    if start < end and buf[start] == b'-':
+        start += 1
+    if start >= end or (buf[start] == b'0' and end - start > 1):
+        return False
+    while start < end:
+        if not (b'0' <= buf[start] <= b'9'):
+            return False
+        start += 1
+    return True
+
+
+cdef object _decimal(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end):
+    """The int spelled -?[0-9]+ in buf[start:end]."""
+    cdef bint negative = buf[start] == b'-'
+    cdef long long v = 0
+    cdef Py_ssize_t i
+    if end - start - negative > 18:
+        return int(PyBytes_FromStringAndSize(<const char *>buf + start, end - start))
+    for i in range(start + negative, end):
+        v = v * 10 + (buf[i] - 48)
+    return PyLong_FromLongLong(-v if negative else v)
+
+
+cdef object p1_decode_one(_Unpickler machine, bytes payload, Py_ssize_t *pos):
+    """The record of a v1 payload at pos[0] (one pickle); advances pos past it.
+
+    The compiled machine decodes it, or, for anything it does not handle, ``pickle.Unpickler``
+    (encoding utf-8, errors surrogateescape: Python 2 str reads losslessly); its errors propagate.
+    """
+    cdef Py_ssize_t start = pos[0]
+    try:
+        return machine.load(<const unsigned char *>PyBytes_AS_STRING(payload),
+                            PyBytes_GET_SIZE(payload), pos)
+    except Exception:  # _Fallback, or an error pickle may answer differently: let it decide
+        f = io.BytesIO(payload)
+        f.seek(start)
+        record = pickle.Unpickler(f, encoding='utf-8', errors='surrogateescape').load()
+        pos[0] = f.tell()
+        return record
+
+
+# ------------------------------------------------------------------------------------------------
+# version 2 records: compact typed encoding
+
+cdef int _v2_encode(_Buffer buf, object obj, int depth) except -1:
+    cdef int overflow = 0
+    cdef long long v
+    cdef uint64_t z
+    cdef double d
+    cdef const char *s
+    cdef Py_ssize_t n, i
+    cdef PyObject *key
+    cdef PyObject *val
+    cdef Py_ssize_t pos = 0
+    if depth > MAX_DEPTH:
+        raise _Fallback()
+    if PyUnicode_CheckExact(obj):
+        try:
+            s = PyUnicode_AsUTF8AndSize(obj, &n)
+        except UnicodeEncodeError:
+            enc = (<str>obj).encode('utf-8', 'surrogatepass')
+            s = PyBytes_AS_STRING(enc)
+            n = PyBytes_GET_SIZE(enc)
+        if n < 64:
+            buf.put_byte(0x40 + n)
+        else:
+            buf.put_byte(0x06)
+            buf.put_varint(n)
+        buf.put(s, n)
+    elif PyLong_CheckExact(obj):
+        v = PyLong_AsLongLongAndOverflow(obj, &overflow)
+        if overflow == 0:
+            if 0 <= v < 128:
+                buf.put_byte(0x80 + v)
+            else:
+                buf.put_byte(0x03)
+                z = (<uint64_t>v << 1) ^ <uint64_t>(v >> 63)
+                buf.put_varint(z)
+        else:
+            n = ((<object>obj).bit_length() + 8) // 8
+            data = (<object>obj).to_bytes(n, 'little', signed=True)
+            buf.put_byte(0x04)
+            buf.put_varint(n)
+            buf.put(PyBytes_AS_STRING(data), n)
+    elif PyTuple_CheckExact(obj):
+        n = PyTuple_GET_SIZE(obj)
+        if n < 16:
+            buf.put_byte(0x10 + n)
+        else:
+            buf.put_byte(0x08)
+            buf.put_varint(n)
+        for i in range(n):
+            _v2_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1)
+    elif obj is None:
+        buf.put_byte(0x00)
+    elif obj is False:
+        buf.put_byte(0x01)
+    elif obj is True:
+        buf.put_byte(0x02)
+    elif PyFloat_CheckExact(obj):
+        d = PyFloat_AS_DOUBLE(obj)
+        buf.put_byte(0x05)
+        buf.put(&d, 8)  # little-endian hosts only; checked at import
+    elif PyBytes_CheckExact(obj):
+        n = PyBytes_GET_SIZE(obj)
+        buf.put_byte(0x07)
+        buf.put_varint(n)
+        buf.put(PyBytes_AS_STRING(obj), n)
+    elif PyList_CheckExact(obj):
+        n = PyList_GET_SIZE(obj)
+        buf.put_byte(0x09)
+        buf.put_varint(n)
+        for i in range(n):
+            if i >= PyList_GET_SIZE(obj):
+                raise _Fallback()
+            _v2_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1)
+    elif PyDict_CheckExact(obj):
+        buf.put_byte(0x0a)
+        buf.put_varint(len(<dict>obj))
+        while PyDict_Next(obj, &pos, &key, &val):
+            _v2_encode(buf, <object>key, depth + 1)
+            _v2_encode(buf, <object>val, depth + 1)
+    else:
+        raise _Fallback()
+    return 0
+
+
+cdef int v2_encode_record(_Buffer buf, object record) except -1:
+    cdef Py_ssize_t start = buf.length
+    try:
+        _v2_encode(buf, record, 0)
+    except _Fallback:
+        buf.length = start
+        data = pickle.dumps(record, 5)
+        buf.put_byte(0x0b)
+        buf.put_varint(PyBytes_GET_SIZE(data))
+        buf.put(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+    return 0
+
+
+class _BadRecord(Exception):
+    pass
+
+
+cdef inline uint64_t _varint(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos) except? 0xffffffffffffffff:
+    cdef uint64_t v = 0
+    cdef int shift = 0
+    cdef Py_ssize_t p = pos[0]
+    cdef unsigned char b
+    while True:
+        if p >= n:
+            raise _BadRecord("truncated varint")
+        b = buf[p]
+        p += 1
+        if shift == 63 and b > 1:
+            raise _BadRecord("varint overflow")
+        v |= (<uint64_t>(b & 0x7f)) << shift
+        if b < 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            raise _BadRecord("varint overflow")
+    pos[0] = p
+    return v
+
+
+cdef inline Py_ssize_t _length(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos) except -1:
+    """A varint length that must fit in what is left of the buffer."""
+    cdef uint64_t v = _varint(buf, n, pos)
+    if v > <uint64_t>(n - pos[0]):
+        raise _BadRecord("length %d past the end" % v)
+    return <Py_ssize_t>v
+
+
+cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, int depth):
+    cdef Py_ssize_t p = pos[0]
+    cdef Py_ssize_t m, i
+    cdef unsigned char tag
+    cdef uint64_t z
+    cdef double d
+    cdef object obj, k, v
+    if depth > DECODE_DEPTH:
+        raise _BadRecord("nested too deep")
+    if p >= n:
+        raise _BadRecord("truncated record")
+    tag = buf[p]
+    p += 1
+    if tag >= 0x80:
+        pos[0] = p
+        return PyLong_FromLongLong(tag - 0x80)
+    if tag >= 0x40:
+        m = tag - 0x40
+        if m > n - p:
+            raise _BadRecord("string past the end")
+        pos[0] = p + m
+        return PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass')
+    if 0x10 <= tag < 0x20 or tag == 0x08:
+        if tag == 0x08:
+            pos[0] = p
+            m = _length(buf, n, pos)   # each item takes at least one byte
+        else:
+            m = tag - 0x10
+            pos[0] = p
+        obj = PyTuple_New(m)
+        for i in range(m):
+            v = _v2_decode(buf, n, pos, depth + 1)
+            Py_INCREF(v)
+            PyTuple_SET_ITEM_STEAL(obj, i, <PyObject *>v)
+        return obj
+    if tag == 0x03:
+        pos[0] = p
+        z = _varint(buf, n, pos)
+        return PyLong_FromLongLong(<long long>((z >> 1) ^ (-(z & 1))))
+    if tag == 0x06 or tag == 0x07:
+        pos[0] = p
+        m = _length(buf, n, pos)
+        p = pos[0]
+        pos[0] = p + m
+        if tag == 0x06:
+            return PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass')
+        return PyBytes_FromStringAndSize(<const char *>buf + p, m)
+    if tag == 0x00:
+        pos[0] = p
+        return None
+    if tag == 0x01:
+        pos[0] = p
+        return False
+    if tag == 0x02:
+        pos[0] = p
+        return True
+    if tag == 0x05:
+        if p + 8 > n:
+            raise _BadRecord("truncated float")
+        memcpy(&d, buf + p, 8)
+        pos[0] = p + 8
+        return PyFloat_FromDouble(d)
+    if tag == 0x09:
+        pos[0] = p
+        m = _length(buf, n, pos)
+        obj = PyList_New(m)
+        for i in range(m):
+            v = _v2_decode(buf, n, pos, depth + 1)
+            Py_INCREF(v)
+            PyList_SET_ITEM_STEAL(obj, i, <PyObject *>v)
+        return obj
+    if tag == 0x0a:
+        pos[0] = p
+        m = _length(buf, n, pos)
+        obj = PyDict_New()
+        for i in range(m):
+            k = _v2_decode(buf, n, pos, depth + 1)
+            v = _v2_decode(buf, n, pos, depth + 1)
+            PyDict_SetItem(obj, k, v)
+        return obj
+    if tag == 0x04:
+        pos[0] = p
+        m = _length(buf, n, pos)
+        p = pos[0]
+        pos[0] = p + m
+        return int.from_bytes(PyBytes_FromStringAndSize(<const char *>buf + p, m), 'little', signed=True)
+    if tag == 0x0b:
+        pos[0] = p
+        m = _length(buf, n, pos)
+        p = pos[0]
+        pos[0] = p + m
+        return pickle.loads(PyBytes_FromStringAndSize(<const char *>buf + p, m))
+    raise _BadRecord("unknown type tag 0x%02x" % tag)
+
+
+def encode_records(records, int version=2):
+    """Payload bytes of ``records`` in record format ``version`` (1 or 2), without framing."""
+    cdef _Buffer buf = _Buffer()
+    for r in records:
+        if version == 1:
+            p1_encode_record(buf, r)
+        else:
+            v2_encode_record(buf, r)
+    return buf.take()
+
+
+def decode_records(bytes payload, int version=2):
+    """Records of a payload in record format ``version``; errors raise ValueError."""
+    cdef Py_ssize_t pos = 0, start
+    cdef _Unpickler machine = _Unpickler()
+    cdef const unsigned char *buf = <const unsigned char *>PyBytes_AS_STRING(payload)
+    records = []
+    while pos < PyBytes_GET_SIZE(payload):
+        start = pos
+        try:
+            if version == 1:
+                records.append(p1_decode_one(machine, payload, &pos))
+            else:
+                records.append(_v2_decode(buf, PyBytes_GET_SIZE(payload), &pos, 0))
+        except Exception as exc:
+            raise ValueError("cannot decode record at payload offset %d: %s" % (start, exc)) from exc
+    return records
+
+
+# ------------------------------------------------------------------------------------------------
+# readers
+
+@cython.final
+cdef class RecordReader:
+    """Iterator over the records of a stream of v1/v2 hunks (see the module docstring).
+
+    Records are decoded one at a time from the current hunk's payload. ``netstr_reader(stream,
+    size, url, head)`` reads the rest of the stream when a hunk boundary starts with a byte below
+    128 (version 0 text). ``offset`` is the stream position at start (for error messages).
+    """
+    cdef object stream, url, netstr_reader, tail
+    cdef object size
+    cdef bint ignore_corrupt, done
+    cdef bytes payload
+    cdef Py_ssize_t pos, length
+    cdef bint v2
+    cdef _Unpickler machine
+    cdef long long hunk_start, hunk_end
+    cdef readonly long long offset
+
+    def __init__(self, stream, size=None, url=None, ignore_corrupt=False, netstr_reader=None,
+                 long long offset=0):
+        self.stream = stream
+        self.size = size
+        self.url = url
+        self.ignore_corrupt = ignore_corrupt
+        self.netstr_reader = netstr_reader
+        self.offset = offset
+        self.payload = b''
+        self.pos = self.length = 0
+        self.machine = _Unpickler()
+        self.done = False
+        self.tail = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Py_ssize_t start
+        while True:
+            if self.pos < self.length:
+                start = self.pos
+                try:
+                    if self.v2:
+                        return _v2_decode(<const unsigned char *>PyBytes_AS_STRING(self.payload),
+                                          self.length, &self.pos, 0)
+                    return p1_decode_one(self.machine, self.payload, &self.pos)
+                except Exception as exc:
+                    self.pos = self.length  # the rest of this hunk cannot be delimited
+                    self.corrupt("record at payload offset %d: %s: %s" % (start, type(exc).__name__, exc))
+                    continue
+            if self.tail is not None:
+                return next(self.tail)
+            if self.done:
+                raise StopIteration
+            self.next_hunk()
+
+    cdef bytes read_exact(self, Py_ssize_t n):
+        """Up to n bytes (fewer only at end of stream), read in bounded pieces."""
+        cdef list parts = []
+        cdef Py_ssize_t got = 0
+        cdef bytes chunk
+        while got < n:
+            chunk = self.stream.read(min(n - got, READ_PIECE))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        if len(parts) == 1:
+            return parts[0]
+        return b''.join(parts)
+
+    cdef next_hunk(self):
+        """Read the next hunk into payload/pos/length, or set done (or tail, for v0 text)."""
+        cdef bytes header, stored, data
+        cdef const unsigned char *h
+        cdef unsigned char marker, flags
+        cdef uint32_t checksum
+        cdef uint64_t length
+        cdef long long start = self.offset, end
+        cdef int k
+        self.payload = b''
+        self.pos = self.length = 0
+        header = self.read_exact(1)
+        if not header:
+            self.done = True
+            return
+        if header[0] < 128:
+            self.done = True
+            if self.netstr_reader is None:
+                raise DataError("Corrupted data at byte %d: not a record stream" % start, self.url)
+            self.tail = iter(self.netstr_reader(self.stream, self.size, self.url, header))
+            return
+        header += self.read_exact(HEADER_SIZE - 1)
+        if len(header) < HEADER_SIZE:
+            self.done = True
+            raise DataError("Truncated data at byte %d: hunk header has %d of %d bytes"
+                            % (start, len(header), HEADER_SIZE), self.url)
+        h = <const unsigned char *>PyBytes_AS_STRING(header)
+        marker = h[0]
+        flags = h[1]
+        checksum = h[2] | (h[3] << 8) | (h[4] << 16) | (<uint32_t>h[5] << 24)
+        length = 0
+        for k in range(8):
+            length |= (<uint64_t>h[6 + k]) << (8 * k)
+        if length == 0:
+            self.done = True
+            return
+        if length > (1 << 40):
+            self.done = True
+            raise DataError("Corrupted data at byte %d: hunk length %d is not plausible"
+                            % (start, length), self.url)
+        stored = self.read_exact(length)
+        end = start + HEADER_SIZE + length
+        self.offset = end
+        self.hunk_start = start
+        self.hunk_end = end
+        if <uint64_t>len(stored) < length:
+            self.done = True
+            raise DataError("Truncated data between bytes %d-%d: hunk payload has %d of %d bytes"
+                            % (start, end, len(stored), length), self.url)
+        try:
+            if marker == 0x82:
+                if crc32_of(stored) != checksum:
+                    raise ValueError("checksum does not match")
+                if flags & 1:
+                    data = lz4.block.decompress(stored)
+                elif flags == 0:
+                    data = stored
+                else:
+                    raise ValueError("unknown flags 0x%02x" % flags)
+            else:
+                data = isal_zlib.decompress(stored) if flags else stored
+                if crc32_of(data) != checksum:
+                    raise ValueError("checksum does not match")
+        except Exception as exc:
+            self.corrupt(exc)
+            return
+        self.v2 = marker == 0x82
+        self.payload = data
+        self.length = len(data)
+
+    cdef corrupt(self, reason):
+        if not self.ignore_corrupt:
+            raise DataError("Corrupted data between bytes %d-%d: %s"
+                            % (self.hunk_start, self.hunk_end, reason), self.url)
+
+
+# ------------------------------------------------------------------------------------------------
+# writers
+
+cdef class _HunkWriter:
+    """Buffers encoded records and writes them as hunks of about ``min_hunk_size`` bytes."""
+    cdef public object stream
+    cdef public int version
+    cdef public int compression_level
+    cdef public Py_ssize_t min_hunk_size
+    cdef public object max_record_size
+    cdef Py_ssize_t max_record
+    cdef public long long size
+    cdef _Buffer hunk
+    cdef int codec
+    cdef bint closed
+
+    @property
+    def hunk_size(self):
+        return self.hunk.length
+
+    cdef int setup(self, stream, int version, int codec, int compression_level,
+                   Py_ssize_t min_hunk_size, max_record_size) except -1:
+        self.stream = stream
+        self.version = version
+        self.codec = codec
+        self.compression_level = compression_level
+        self.min_hunk_size = min_hunk_size
+        self.max_record_size = max_record_size
+        self.max_record = max_record_size if max_record_size else -1
+        self.size = 0
+        self.hunk = _Buffer(min(min_hunk_size, 1 << 22) + 4096)
+        self.closed = False
+        return 0
+
+    def add(self, k, v):
+        """Append the record ``(k, v)``."""
+        self.append((k, v))
+
+    def append(self, record):
+        """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
+        cdef Py_ssize_t start = self.hunk.length, n
+        if self.codec == 1:
+            p1_encode_record(self.hunk, record)
+        else:
+            v2_encode_record(self.hunk, record)
+        n = self.hunk.length - start
+        if self.max_record >= 0 and n > self.max_record:
+            self.hunk.length = start
+            raise ValueError("Record of size %d is larger than max_record_size: %d"
+                             % (n, self.max_record))
+        if self.hunk.length > self.min_hunk_size:
+            self.flush()
+
+    def extend(self, records):
+        """Append every record of an iterable."""
+        for r in records:
+            self.append(r)
+
+    def flush(self):
+        """Write the buffered records as one hunk (an empty buffer writes the empty hunk)."""
+        cdef bytes payload = self.hunk.take()
+        cdef uint32_t checksum
+        cdef int flags
+        cdef bytes stored
+        if self.codec == 1:
+            checksum = crc32_of(payload)
+            flags = 1 if self.compression_level > 0 else 0
+            stored = zlib_compress(payload, self.compression_level) if flags else payload
+        else:
+            flags = 1 if (self.compression_level > 0 and payload) else 0
+            stored = lz4.block.compress(payload) if flags else payload
+            checksum = crc32_of(stored)
+        header = _pack_header(128 + self.version, flags, checksum, len(stored))
+        self.stream.write(header + stored)
+        self.size += HEADER_SIZE + len(stored)
+
+    def close(self):
+        """Write what is buffered and the terminating empty hunk. Does not close ``stream``."""
+        if self.closed:
+            return
+        if self.hunk.length:
+            self.flush()
+        self.flush()
+        self.closed = True
+
+
+cdef bytes _pack_header(int marker, int flags, uint32_t checksum, uint64_t length):
+    cdef unsigned char h[HEADER_SIZE]
+    cdef int k
+    h[0] = marker
+    h[1] = flags
+    for k in range(4):
+        h[2 + k] = (checksum >> (8 * k)) & 0xff
+    for k in range(8):
+        h[6 + k] = (length >> (8 * k)) & 0xff
+    return PyBytes_FromStringAndSize(<char *>h, HEADER_SIZE)
+
+
+cdef class DiscoOutputStream_v1(_HunkWriter):
+    """Disco 0.5's record stream: pickled records (protocol 1) in zlib hunks, readable by the
+    original Disco. ``compression_level=0`` writes raw hunks."""
+
+    def __init__(self, stream, version=1, compression_level=2, min_hunk_size=HUNK_SIZE,
+                 max_record_size=None):
+        self.setup(stream, version, 1, compression_level, min_hunk_size, max_record_size)
+
+
+cdef class DiscoOutputStream_v2(_HunkWriter):
+    """Our record stream: compact typed records in lz4 hunks (only this implementation reads it).
+    ``compression_level=0`` writes raw hunks."""
+
+    def __init__(self, stream, compression_level=1, min_hunk_size=HUNK_SIZE, max_record_size=None):
+        self.setup(stream, 2, 2, compression_level, min_hunk_size, max_record_size)
+
+
+import sys as _sys
+if _sys.byteorder != 'little':
+    raise ImportError("disco._streams: the v2 float encoding assumes a little-endian host")

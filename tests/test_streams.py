@@ -1,0 +1,444 @@
+"""Record streams: vectors of the original Disco, round trips, corruption, memory."""
+import ast
+import collections
+import datetime
+import decimal
+import fractions
+import io
+import os
+import pickle
+import struct
+import tracemalloc
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disco import _streams
+from disco.error import DataError, DiscoError
+from disco.fileutils import (AtomicFile, DiscoOutput, DiscoOutputStream, DiscoOutputStream_v0,
+                             DiscoOutputStream_v1, DiscoOutputStream_v2)
+from disco.worker.task_io import chain_reader, disco_input_stream, old_netstr_reader
+from strict import strict_equal
+
+Point = collections.namedtuple("Point", "x y")
+
+
+# -- reference: the original Disco 0.5 reader, in plain Python -------------------------------------
+
+def original_reader(data):
+    """Records of a v1 stream read the way Disco 0.5's disco_input_stream reads them."""
+    stream = io.BytesIO(data)
+    while True:
+        marker = stream.read(1)
+        if not marker:
+            return
+        assert marker[0] >= 128
+        compressed, checksum, size = struct.unpack("<BIQ", stream.read(13))
+        if not size:
+            return
+        hunk = stream.read(size)
+        payload = zlib.decompress(hunk) if compressed else hunk
+        assert checksum == zlib.crc32(payload) & 0xFFFFFFFF
+        records = io.BytesIO(payload)
+        while True:
+            try:
+                yield pickle.load(records)
+            except EOFError:
+                break
+
+
+def original_writer(records, level=2, hunk_size=1024 ** 2):
+    """A v1 stream as Disco 0.5's DiscoOutputStream_v1 writes it."""
+    out, hunk = io.BytesIO(), io.BytesIO()
+
+    def flush():
+        payload = hunk.getvalue()
+        stored = zlib.compress(payload, level) if level else payload
+        out.write(struct.pack("<BBIQ", 129, int(level > 0), zlib.crc32(payload) & 0xFFFFFFFF, len(stored)))
+        out.write(stored)
+        hunk.seek(0)
+        hunk.truncate()
+
+    for r in records:
+        hunk.write(pickle.dumps(r, 1))
+        if hunk.tell() > hunk_size:
+            flush()
+    if hunk.tell():
+        flush()
+    flush()
+    return out.getvalue()
+
+
+def write(records, version, **kw):
+    buf = io.BytesIO()
+    w = DiscoOutputStream(buf, version=version, **kw)
+    for r in records:
+        w.append(r)
+    w.close()
+    return buf.getvalue()
+
+
+def read(data, url="mem://stream", **kw):
+    return list(disco_input_stream(io.BytesIO(data), len(data), url, **kw))
+
+
+# -- strategies -------------------------------------------------------------------------------------
+
+scalars = (st.none() | st.booleans() | st.integers() | st.integers(-2 ** 70, 2 ** 70)
+           | st.floats(allow_nan=False) | st.text() | st.binary()
+           | st.characters(min_codepoint=0xd800, max_codepoint=0xdfff))  # lone surrogates
+values = st.recursive(
+    scalars,
+    lambda inner: (st.lists(inner, max_size=6) | st.lists(inner, max_size=6).map(tuple)
+                   | st.dictionaries(st.text(max_size=8) | st.integers(), inner, max_size=6)),
+    max_leaves=30)
+others = st.sampled_from([
+    Point(1, "a"), {1, 2, 3}, frozenset(["x"]), decimal.Decimal("1.25"), fractions.Fraction(3, 7),
+    datetime.date(2026, 11, 22), collections.OrderedDict(a=1), complex(1, 2), bytearray(b"ab"),
+    collections.defaultdict(list, {"k": [1]}), range(5),
+])
+records = st.lists(values | others | st.tuples(st.text(), st.integers()), max_size=40)
+
+
+# -- vectors written by the original Disco ----------------------------------------------------------
+
+V1_VECTORS = ["v1-wordcount", "v1-mixed", "v1-multihunk", "v1-uncompressed", "v1-empty",
+              "v1-bigrecord", "v1-py2"]
+
+
+@pytest.mark.parametrize("name", V1_VECTORS + ["v0-netstring"])
+def test_vectors_decode_exactly(vectors, name):
+    with open(os.path.join(vectors, name + ".expected")) as f:
+        expected = ast.literal_eval(f.read())
+    path = os.path.join(vectors, name + ".disco")
+    with open(path, "rb") as f:
+        got = list(chain_reader(f, os.path.getsize(path), path))
+    assert len(got) == len(expected)
+    assert strict_equal(got, expected)
+
+
+def test_py2_strings_are_lossless(vectors):
+    with open(os.path.join(vectors, "v1-py2.disco"), "rb") as f:
+        keys = [k for k, _ in disco_input_stream(f, None, "v1-py2")]
+    raw = [k for k in keys if "\udcff" in k]
+    assert raw and raw[0].encode("utf-8", "surrogateescape").startswith(b"\xff")
+
+
+@pytest.mark.parametrize("name", V1_VECTORS)
+def test_v1_writer_reproduces_vectors_for_the_original_reader(vectors, name):
+    with open(os.path.join(vectors, name + ".expected")) as f:
+        expected = ast.literal_eval(f.read())
+    data = write(expected, 1)
+    assert strict_equal(list(original_reader(data)), expected)
+    assert strict_equal(read(data), expected)
+
+
+def test_v0_writer_matches_original_bytes(vectors):
+    with open(os.path.join(vectors, "v0-netstring.expected")) as f:
+        expected = ast.literal_eval(f.read())
+    buf = io.BytesIO()
+    w = DiscoOutputStream_v0(buf)
+    for k, v in expected:
+        w.add(k, v)
+    with open(os.path.join(vectors, "v0-netstring.disco"), "rb") as f:
+        assert buf.getvalue() == f.read()
+
+
+# -- round trips -----------------------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records)
+def test_round_trip_v1_through_both_readers(recs):
+    data = write(recs, 1)
+    assert strict_equal(read(data), recs)
+    assert strict_equal(list(original_reader(data)), recs)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records)
+def test_round_trip_v2(recs):
+    assert strict_equal(read(write(recs, 2)), recs)
+    assert strict_equal(read(write(recs, 2, compression_level=0)), recs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.text(), st.text()), max_size=30))
+def test_round_trip_v0(pairs):
+    assert read(write(pairs, 0)) == pairs
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(values | others, max_size=10), st.integers(0, pickle.HIGHEST_PROTOCOL))
+def test_v1_decoder_equals_pickle_for_every_protocol(recs, protocol):
+    payload = b"".join(pickle.dumps(r, protocol) for r in recs)
+    expected = [pickle.loads(pickle.dumps(r, protocol)) for r in recs]
+    assert strict_equal(_streams.decode_records(payload, 1), expected)
+
+
+def test_v1_decoder_keeps_shared_references_like_pickle():
+    shared = [1, 2]
+    rec = (shared, shared, {"a": shared})
+    got = _streams.decode_records(pickle.dumps(rec, 1), 1)[0]
+    assert got == rec and got[0] is got[1] is got[2]["a"]
+
+
+def test_v1_decoder_odd_int_spellings_follow_pickle():
+    for text in (b"I012\n.", b"I 7\n.", b"I1_0\n.", b"L0x10L\n.", b"I01\n.", b"I00\n.", b"L-12L\n."):
+        try:
+            expected = pickle.loads(text)
+        except Exception:
+            with pytest.raises(ValueError):
+                _streams.decode_records(text, 1)
+        else:
+            assert strict_equal(_streams.decode_records(text, 1), [expected])
+
+
+def test_unsupported_objects_fall_back_to_pickle():
+    recs = [Point(1, 2), {1, 2}, True, 1, 1.0, decimal.Decimal("3")]
+    for version in (1, 2):
+        got = read(write(recs, version))
+        assert strict_equal(got, recs) and type(got[0]) is Point
+
+
+def test_deep_and_recursive_records():
+    deep = current = []
+    for _ in range(300):  # deeper than MAX_DEPTH: such records go through pickle
+        current.append([])
+        current = current[0]
+    loop = [1]
+    loop.append(loop)
+    for version in (1, 2):
+        got = read(write([deep, loop], version))
+        assert got[0] == deep
+        assert got[1][1] is got[1]
+
+
+def test_many_hunks_and_hunk_size():
+    recs = [("word%d" % i, i) for i in range(20000)]
+    for version in (1, 2):
+        buf = io.BytesIO()
+        w = DiscoOutputStream(buf, version=version, min_hunk_size=4096)
+        for r in recs:
+            w.append(r)
+            assert w.hunk_size <= 4096 + 64
+        w.close()
+        assert w.size == len(buf.getvalue())
+        assert read(buf.getvalue()) == recs
+
+
+def test_short_reads():
+    class Dribble(io.RawIOBase):
+        def __init__(self, data):
+            self.data, self.pos = data, 0
+
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            n = min(n if n >= 0 else 7, 7)
+            chunk = self.data[self.pos:self.pos + n]
+            self.pos += len(chunk)
+            return chunk
+
+    recs = [("k%d" % i, [i] * 3) for i in range(3000)]
+    for version in (0, 1, 2):
+        expected = [(str(k), str(v)) for k, v in recs] if version == 0 else recs
+        data = write(recs, version, **({} if version == 0 else {"min_hunk_size": 1000}))
+        assert list(disco_input_stream(Dribble(data), len(data), "dribble")) == expected
+
+
+def test_reader_is_lazy():
+    class Exploding(io.RawIOBase):
+        def read(self, n=-1):
+            raise AssertionError("read before iteration")
+
+    disco_input_stream(Exploding(), 0, "lazy")  # nothing read until iterated
+
+
+# -- writer settings and atomic files -------------------------------------------------------------
+
+def test_default_version_is_2_and_setting_selects(monkeypatch):
+    monkeypatch.delenv("DISCO_STREAM_VERSION", raising=False)
+    assert write([1], -1)[0] == 0x82
+    monkeypatch.setenv("DISCO_STREAM_VERSION", "1")
+    assert write([1], -1)[0] == 0x81
+    monkeypatch.setenv("DISCO_STREAM_VERSION", "0")
+    assert isinstance(DiscoOutputStream(io.BytesIO()), DiscoOutputStream_v0)
+    monkeypatch.setenv("DISCO_STREAM_VERSION", "7")
+    with pytest.raises(DiscoError, match="DISCO_STREAM_VERSION"):
+        DiscoOutputStream(io.BytesIO())
+    with pytest.raises(DiscoError, match="unknown record stream version 5"):
+        DiscoOutputStream(io.BytesIO(), version=5)
+
+
+def test_v1_terminators_match_the_original():
+    assert write([], 1) == struct.pack("<BBIQ", 129, 1, 0, 8) + zlib.compress(b"", 2)
+    assert write([], 1, compression_level=0) == struct.pack("<BBIQ", 129, 0, 0, 0)
+    assert write([], 2) == struct.pack("<BBIQ", 130, 0, 0, 0)
+
+
+@pytest.mark.parametrize("cls", [DiscoOutputStream_v1, DiscoOutputStream_v2])
+def test_max_record_size(cls):
+    buf = io.BytesIO()
+    w = cls(buf, max_record_size=100)
+    w.append(("small", 1))
+    with pytest.raises(ValueError, match=r"Record of size \d+ is larger than max_record_size: 100"):
+        w.append(("big", "x" * 200))
+    w.append(("after", 2))
+    w.close()
+    assert read(buf.getvalue()) == [("small", 1), ("after", 2)]
+
+
+def test_atomic_file_is_invisible_until_closed(tmp_path):
+    path = tmp_path / "sub" / "out"
+    f = AtomicFile(str(path))
+    f.write(b"data")
+    assert not path.exists()
+    f.close()
+    assert path.read_bytes() == b"data"
+    with pytest.raises(RuntimeError):
+        with DiscoOutput(str(tmp_path / "failed")) as out:
+            out.add("k", "v")
+            raise RuntimeError("task failed")
+    assert os.listdir(tmp_path) == ["sub"]
+    with DiscoOutput(str(tmp_path / "ok"), version=2) as out:
+        out.add("k", "v")
+    with open(tmp_path / "ok", "rb") as f:
+        assert list(disco_input_stream(f, None, "ok")) == [("k", "v")]
+
+
+# -- corruption -----------------------------------------------------------------------------------
+
+def hunks(data):
+    """[(start, end)] byte ranges of the hunks of a v1/v2 stream."""
+    out, pos = [], 0
+    while pos < len(data):
+        size = struct.unpack("<Q", data[pos + 6:pos + 14])[0]
+        out.append((pos, pos + 14 + size))
+        pos += 14 + size
+    return out
+
+
+def three_hunks(version):
+    recs = [("r%d" % i, i) for i in range(3000)]
+    data = write(recs, version, min_hunk_size=10000)
+    spans = hunks(data)
+    assert len(spans) >= 4
+    first = read(data[:spans[1][0]] + data[spans[-1][0]:])
+    return recs, data, spans, first
+
+
+def corrupt(data, at):
+    data = bytearray(data)
+    data[at] ^= 0xff
+    return bytes(data)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_checksum_mismatch_names_url_and_range(version):
+    recs, data, spans, first = three_hunks(version)
+    start, end = spans[1]
+    bad = corrupt(data, start + 20)
+    with pytest.raises(DataError) as e:
+        read(bad, url="disco://host/x")
+    assert "disco://host/x" in str(e.value) and "between bytes %d-%d" % (start, end) in str(e.value)
+    got = read(bad, ignore_corrupt=True)
+    assert got[:len(first)] == first and len(got) < len(recs)
+    assert set(got) <= set(recs) and got[-1] == recs[-1]
+
+
+def rehunk(version, payload, flags):
+    """One hunk holding ``payload`` as stored, with a correct checksum."""
+    if version == 1:
+        crc = zlib.crc32(zlib.decompress(payload) if flags else payload)
+    else:
+        crc = zlib.crc32(payload)
+    return struct.pack("<BBIQ", 128 + version, flags, crc, len(payload)) + payload
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_bad_record_bytes_with_valid_checksum(version):
+    good = _streams.encode_records([("ok", 1)], version)
+    garbage = b"\xfe\xfe\xfe" if version == 1 else b"\x0c\x00\x00"  # no such opcode / type tag
+    bad = rehunk(version, good + garbage, 0)
+    data = bad + rehunk(version, good, 0) + struct.pack("<BBIQ", 128 + version, 0, 0, 0)
+    with pytest.raises(DataError, match=r"Corrupted data between bytes 0-%d: record at payload offset %d"
+                       % (len(bad), len(good))):
+        read(data)
+    # records decode lazily: those before the undecodable one were delivered, the rest is skipped
+    assert read(data, ignore_corrupt=True) == [("ok", 1), ("ok", 1)]
+
+
+def test_bad_compression():
+    garbage = b"\x78\x9c" + b"\x00" * 10
+    data = struct.pack("<BBIQ", 129, 1, 0, len(garbage)) + garbage
+    with pytest.raises(DataError, match="Corrupted data between bytes 0-%d" % len(data)):
+        read(data)
+    data2 = struct.pack("<BBIQ", 130, 1, zlib.crc32(garbage), len(garbage)) + garbage
+    with pytest.raises(DataError, match="Corrupted data between bytes 0-%d" % len(data2)):
+        read(data2)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_truncation_is_always_an_error(version):
+    data = write([("k", i) for i in range(100)], version)
+    for cut in (5, 14, 20, len(data) - 20):
+        with pytest.raises(DataError, match="Truncated data"):
+            read(data[:cut], url="u", ignore_corrupt=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_damage_gives_records_or_data_error(data):
+    version = data.draw(st.sampled_from([1, 2]))
+    stream = write([("w%d" % i, [i, float(i), None]) for i in range(50)], version, min_hunk_size=200)
+    stream = bytearray(stream)
+    for _ in range(data.draw(st.integers(1, 5))):
+        stream[data.draw(st.integers(0, len(stream) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(stream)))
+    try:
+        read(bytes(stream[:cut]))
+        read(bytes(stream[:cut]), ignore_corrupt=True)
+    except DataError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_v2_decoder_rejects_garbage_cleanly(payload):
+    try:
+        _streams.decode_records(payload, 2)
+    except ValueError:
+        pass
+
+
+def test_v0_needs_well_formed_lengths():
+    with pytest.raises(DataError, match="could not parse a value length at character 0"):
+        list(old_netstr_reader(io.BytesIO(b"x kmc 3 234\n"), 12, "v0"))
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_memory_stays_within_a_few_hunks(tmp_path, version):
+    path = str(tmp_path / "big")
+    n = 5000  # incompressible values: the file is really ~40 MiB
+    tracemalloc.start()
+    try:
+        with DiscoOutput(path, version=version) as out:
+            for i in range(n):
+                out.add(i, os.urandom(8 * 1024))
+        _, write_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        count = 0
+        with open(path, "rb") as f:
+            for k, v in disco_input_stream(f, None, path):
+                count += 1
+        _, read_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == n and os.path.getsize(path) > 40 * 10 ** 6
+    assert write_peak < 8 * 1024 ** 2, write_peak
+    assert read_peak < 8 * 1024 ** 2, read_peak
