@@ -1,0 +1,91 @@
+"""Framing of the Disco Worker Protocol 1.1, shared by the worker side and the master side.
+
+A message is ``<TYPE> SP <payload length in bytes> SP <JSON payload> LF``: TYPE is 1-10 bytes of
+upper-case ASCII, the payload at most 100 MiB. Workers write requests to stderr and read replies
+on stdin; the master does the opposite. A message without payload sends ``""`` (length 2).
+"""
+import json
+
+VERSION = "1.1"
+MAX_TYPE = 10
+MAX_PAYLOAD = 100 * 1024 * 1024
+_MAX_HEADER = MAX_TYPE + 1 + len(str(MAX_PAYLOAD)) + 1
+
+
+class ProtocolError(Exception):
+    """A frame that does not follow the protocol; ``data`` holds the bytes read so far."""
+
+    def __init__(self, msg, data=b""):
+        super().__init__(msg)
+        self.data = data
+
+
+def encode(msg_type, payload=""):
+    """The bytes of one message."""
+    body = json.dumps(payload).encode("utf-8")
+    return b"%s %d %s\n" % (msg_type.encode("ascii"), len(body), body)
+
+
+def _header(head):
+    """``(type, length)`` from the bytes before the JSON payload (``b'TYPE LEN '``)."""
+    parts = head.split(b" ")
+    if len(parts) != 3 or parts[2] != b"":
+        raise ProtocolError("malformed message header %r" % head[:40], head)
+    msg_type, length = parts[0], parts[1]
+    if not (1 <= len(msg_type) <= MAX_TYPE and msg_type.isalpha() and msg_type.isupper()):
+        raise ProtocolError("invalid message type %r" % msg_type[:40], head)
+    if not length.isdigit() or int(length) > MAX_PAYLOAD:
+        raise ProtocolError("invalid payload length %r" % length[:40], head)
+    return msg_type.decode("ascii"), int(length)
+
+
+def _payload(msg_type, body, head):
+    if body[-1:] != b"\n":
+        raise ProtocolError("%s message not terminated by a newline" % msg_type, head + body)
+    try:
+        return json.loads(body[:-1].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ProtocolError("%s payload is not valid JSON: %s" % (msg_type, e), head + body)
+
+
+def read_message(stream):
+    """``(type, payload)`` of the next message of a binary file object; None at end of file."""
+    head = b""
+    while not head.endswith(b" ") or head.count(b" ") < 2:
+        c = stream.read(1)
+        if not c:
+            if head:
+                raise ProtocolError("end of stream inside a message header", head)
+            return None
+        head += c
+        if c == b"\n" or len(head) > _MAX_HEADER:
+            raise ProtocolError("malformed message header %r" % head[:40], head)
+    msg_type, length = _header(head)
+    body = b""
+    while len(body) < length + 1:
+        chunk = stream.read(length + 1 - len(body))
+        if not chunk:
+            raise ProtocolError("end of stream inside a %s message" % msg_type, head + body)
+        body += chunk
+    return msg_type, _payload(msg_type, body, head)
+
+
+async def read_message_async(reader):
+    """As ``read_message`` for an ``asyncio.StreamReader``."""
+    head = b""
+    while not head.endswith(b" ") or head.count(b" ") < 2:
+        c = await reader.read(1)
+        if not c:
+            if head:
+                raise ProtocolError("end of stream inside a message header", head)
+            return None
+        head += c
+        if c == b"\n" or len(head) > _MAX_HEADER:
+            raise ProtocolError("malformed message header %r" % head[:40], head)
+    msg_type, length = _header(head)
+    try:
+        body = await reader.readexactly(length + 1)
+    except Exception as e:
+        partial = getattr(e, "partial", b"")
+        raise ProtocolError("end of stream inside a %s message" % msg_type, head + partial)
+    return msg_type, _payload(msg_type, body, head)
