@@ -6,6 +6,7 @@ EXTENSIONS = [
     Extension("disco._jobpack", ["src/jobpack.pyx"]),
     Extension("disco._streams", ["src/streams.pyx"]),
     Extension("disco._merge", ["src/merge.pyx"]),
+    Extension("disco._partition", ["src/partition.pyx"]),
 ]
 
 setup(
