@@ -83,6 +83,7 @@ cdef extern from "Python.h":
     bint PyList_CheckExact(object o)
     bint PyDict_CheckExact(object o)
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
+    unsigned long long PyLong_AsUnsignedLongLongMask(object o) except? <unsigned long long>-1
     double PyFloat_AS_DOUBLE(object o)
     object PyFloat_FromDouble(double v)
     object PyTuple_New(Py_ssize_t n)
@@ -764,13 +765,23 @@ cdef inline bint _plain_decimal(const unsigned char *buf, Py_ssize_t start, Py_s
 cdef object _decimal(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end):
     """The int spelled -?[0-9]+ in buf[start:end]."""
     cdef bint negative = buf[start] == b'-'
-    cdef long long v = 0
-    cdef Py_ssize_t i
-    if end - start - negative > 18:
+    cdef unsigned long long hi = 0, lo = 0
+    cdef Py_ssize_t i, digits = end - start - negative, split
+    if digits > 36:
         return int(PyBytes_FromStringAndSize(<const char *>buf + start, end - start))
-    for i in range(start + negative, end):
-        v = v * 10 + (buf[i] - 48)
-    return PyLong_FromLongLong(-v if negative else v)
+    split = end - 18 if digits > 18 else start + negative
+    for i in range(start + negative, split):
+        hi = hi * 10 + (buf[i] - 48)
+    for i in range(split, end):
+        lo = lo * 10 + (buf[i] - 48)
+    if hi == 0:
+        value = PyLong_FromUnsignedLongLong(lo)
+    else:
+        value = PyLong_FromUnsignedLongLong(hi) * _TEN18 + PyLong_FromUnsignedLongLong(lo)
+    return -value if negative else value
+
+
+cdef object _TEN18 = 10 ** 18
 
 
 cdef object p1_decode_one(_Unpickler machine, bytes payload, Py_ssize_t *pos):
@@ -829,11 +840,19 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth) except -1:
                 z = (<uint64_t>v << 1) ^ <uint64_t>(v >> 63)
                 buf.put_varint(z)
         else:
-            n = ((<object>obj).bit_length() + 8) // 8
-            data = (<object>obj).to_bytes(n, 'little', signed=True)
+            high = obj >> 64
+            v = PyLong_AsLongLongAndOverflow(high, &overflow)
             buf.put_byte(0x04)
-            buf.put_varint(n)
-            buf.put(PyBytes_AS_STRING(data), n)
+            if overflow == 0:  # fits in 128 bits: two words, without a Python call
+                z = PyLong_AsUnsignedLongLongMask(obj)
+                buf.put_varint(16)
+                buf.put(&z, 8)  # little-endian hosts only; checked at import
+                buf.put(&v, 8)
+            else:
+                n = ((<object>obj).bit_length() + 8) // 8
+                data = (<object>obj).to_bytes(n, 'little', signed=True)
+                buf.put_varint(n)
+                buf.put(PyBytes_AS_STRING(data), n)
     elif PyTuple_CheckExact(obj):
         n = PyTuple_GET_SIZE(obj)
         if n < 16:
@@ -929,6 +948,7 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
     cdef Py_ssize_t m, i
     cdef unsigned char tag
     cdef uint64_t z
+    cdef int64_t hi
     cdef double d
     cdef object obj, k, v
     if depth > DECODE_DEPTH:
@@ -1009,6 +1029,10 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
         m = _length(buf, n, pos)
         p = pos[0]
         pos[0] = p + m
+        if m == 16:  # two little-endian words (what the writer emits up to 128 bits)
+            memcpy(&z, buf + p, 8)
+            memcpy(&hi, buf + p + 8, 8)
+            return (PyLong_FromLongLong(hi) << 64) | PyLong_FromUnsignedLongLong(z)
         return int.from_bytes(PyBytes_FromStringAndSize(<const char *>buf + p, m), 'little', signed=True)
     if tag == 0x0b:
         pos[0] = p

@@ -442,3 +442,14 @@ def test_memory_stays_within_a_few_hunks(tmp_path, version):
     assert count == n and os.path.getsize(path) > 40 * 10 ** 6
     assert write_peak < 8 * 1024 ** 2, write_peak
     assert read_peak < 8 * 1024 ** 2, read_peak
+
+
+def test_int_boundaries():
+    edges = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 10 ** 18 - 1, 10 ** 18, 10 ** 36,
+             10 ** 36 + 7, 10 ** 37]
+    edges += [2 ** k + d for k in (62, 63, 64, 126, 127, 128, 300) for d in (-1, 0, 1)]
+    recs = edges + [-e for e in edges]
+    for version in (1, 2):
+        assert strict_equal(read(write(recs, version)), recs)
+    assert strict_equal(list(original_reader(write(recs, 1))), recs)
+    assert strict_equal(read(original_writer(recs)), recs)
