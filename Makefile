@@ -8,6 +8,9 @@ install:
 test: install
 	$(PYTHON) -m pytest -q tests
 
+wordcount: install
+	$(PYTHON) examples/wordcount.py
+
 bench: install
 	$(PYTHON) benchmarks/report.py
 

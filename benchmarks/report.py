@@ -40,6 +40,10 @@ def main(argv):
     print("\n%-42s %12s %14s %8s" % ("group (medians)", "ours (ms)", "baseline (ms)", "ratio"))
     for group, (ours, base, ratio) in ratios(data).items():
         print("%-42s %12.3f %14.3f %7.2fx" % (group, ours * 1e3, base * 1e3, ratio))
+    paired = ratios(data)
+    for bench in data["benchmarks"]:
+        if bench["group"] not in paired:
+            print("%-42s %12.3f %14s %8s" % (bench["group"], bench["stats"]["median"] * 1e3, "-", "-"))
     return rc
 
 

@@ -1,8 +1,8 @@
 """Framing of the Disco Worker Protocol 1.1, shared by the worker side and the master side.
 
 A message is ``<TYPE> SP <payload length in bytes> SP <JSON payload> LF``: TYPE is 1-10 bytes of
-upper-case ASCII, the payload at most 100 MiB. Workers write requests to stderr and read replies
-on stdin; the master does the opposite. A message without payload sends ``""`` (length 2).
+upper-case ASCII letters and ``_`` (``INPUT_ERR``), the payload at most 100 MiB. Workers write
+requests to stderr and read replies on stdin; the master does the opposite. A message without payload sends ``""`` (length 2).
 """
 import json
 
@@ -32,7 +32,8 @@ def _header(head):
     if len(parts) != 3 or parts[2] != b"":
         raise ProtocolError("malformed message header %r" % head[:40], head)
     msg_type, length = parts[0], parts[1]
-    if not (1 <= len(msg_type) <= MAX_TYPE and msg_type.isalpha() and msg_type.isupper()):
+    if not (1 <= len(msg_type) <= MAX_TYPE and msg_type.replace(b"_", b"A").isalpha()
+            and msg_type.isupper()):
         raise ProtocolError("invalid message type %r" % msg_type[:40], head)
     if not length.isdigit() or int(length) > MAX_PAYLOAD:
         raise ProtocolError("invalid payload length %r" % length[:40], head)

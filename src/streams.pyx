@@ -3,7 +3,8 @@
 
 A record stream is a sequence of *hunks*. Each hunk starts with a 14-byte little-endian header
 ``<BBIQ``: ``marker`` (128 + version), ``flags``, ``checksum`` (uint32), ``length`` (uint64, bytes
-of payload as stored). A hunk of length 0 ends the stream. A first byte below 128 means the rest
+of payload as stored). A hunk of length 0 ends a stream; a reader goes on if more hunks follow
+(streams concatenated byte-wise, as a shuffle does, read as one). A first byte below 128 means the rest
 of the stream is the version 0 netstring text format (read by ``disco.worker.task_io``).
 
 Version 1 (Disco 0.5's ``DiscoOutputStream_v1``; readable by the original)
@@ -1179,8 +1180,7 @@ cdef class RecordReader:
         for k in range(8):
             length |= (<uint64_t>h[6 + k]) << (8 * k)
         if length == 0:
-            self.done = True
-            return
+            return  # end of one stream; concatenated streams (shuffle output) go on
         if length > (1 << 40):
             self.done = True
             raise DataError("Corrupted data at byte %d: hunk length %d is not plausible"

@@ -453,3 +453,9 @@ def test_int_boundaries():
         assert strict_equal(read(write(recs, version)), recs)
     assert strict_equal(list(original_reader(write(recs, 1))), recs)
     assert strict_equal(read(original_writer(recs)), recs)
+
+
+@pytest.mark.parametrize("version,kw", [(1, {}), (1, {"compression_level": 0}), (2, {})])
+def test_concatenated_streams_read_as_one(version, kw):
+    a, b = [("a", i) for i in range(5)], [("b", i) for i in range(7)]
+    assert read(write(a, version, **kw) + write([], version, **kw) + write(b, version, **kw)) == a + b

@@ -4,6 +4,11 @@ A stream function takes ``(stream, size, url[, params])`` (input) or ``(stream, 
 [, params])`` (output) and returns a file-like object, or ``(fd, url)``, or ``(fd, size, url)``.
 """
 import codecs
+import gzip
+import inspect
+import io
+import re
+import zlib
 
 from disco._streams import RecordReader
 from disco.error import DataError
@@ -97,3 +102,159 @@ class DiscoPlainOut(DiscoOutputStream_v0):
 def plain_output_stream(stream, partition, url, params):
     """Output stream: plain text records (``"<len k> <k> <len v> <v>\\n"``)."""
     return DiscoPlainOut(stream)
+
+
+# -- input streams and combinations ---------------------------------------------------------------
+
+def task_input_stream(stream, size, url, params):
+    """Input stream: opens ``url`` with its scheme (``disco.schemes.scheme_<scheme>``, ``file``
+    when there is none) -> ``(fd, size, url)``."""
+    from disco import schemes
+    return schemes.input_stream(stream, size, url, params)
+
+
+def string_input_stream(string, size, url, params):
+    """Input stream over the bytes (or text) ``string`` itself."""
+    if isinstance(string, str):
+        string = string.encode("utf-8", "surrogateescape")
+    return io.BytesIO(string), len(string), url
+
+
+def gzip_reader(fd, size, url, params):
+    """Input stream: the gunzipped bytes of ``fd``."""
+    return gzip.GzipFile(fileobj=fd), size, url
+
+
+def gzip_line_reader(fd, size, url, params):
+    """Input stream: the text lines of gzipped ``fd``; a corrupt tail ends the lines with a
+    warning (printed, i.e. a worker MSG) instead of failing the task."""
+    try:
+        for line in gzip.GzipFile(fileobj=fd):
+            yield line.decode("utf-8", "surrogateescape")
+    except (OSError, EOFError, zlib.error) as e:
+        print("gzip_line_reader stopped reading %s: %s" % (url, e))
+
+
+def re_reader(item_re_str, fd, size, fname, output_tail=False, read_buffer_size=8192):
+    """``match.groups()`` of consecutive matches of ``item_re_str`` anchored at the start of the
+    unread data (a str pattern reads the data as UTF-8 text, a bytes pattern as bytes), reading
+    at most ``size`` bytes. A tail that does not match is yielded as ``[tail]`` when
+    ``output_tail``, else reported in a warning; fewer than ``size`` bytes -> DataError."""
+    item_re = re.compile(item_re_str)
+    text = isinstance(item_re.pattern, str)
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape") if text else None
+    buf = "" if text else b""
+    total = 0
+    while True:
+        data = fd.read(read_buffer_size if size is None else min(read_buffer_size, size - total))
+        total += len(data)
+        last = not data or (size is not None and total >= size)
+        buf += decoder.decode(data, final=last) if text else data
+        pos = 0
+        m = item_re.match(buf, pos)
+        while m and m.end() > pos:
+            yield m.groups()
+            pos = m.end()
+            m = item_re.match(buf, pos)
+        buf = buf[pos:]
+        if last:
+            break
+    if size is not None and total < size:
+        raise DataError("Truncated input: expected %d bytes, got %d" % (size, total), fname)
+    if buf:
+        if output_tail:
+            yield [buf]
+        else:
+            print("Could not match the last %d %s of %s; some input may be missing"
+                  % (len(buf), "characters" if text else "bytes", fname))
+
+
+def _wants_params(fn):
+    """True when stream function ``fn`` takes ``params``: 4 or more positional parameters
+    without defaults (partial-bound ones excluded)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in signature.parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    return len(required) >= 4
+
+
+class StreamCombiner(object):
+    """Applies ``streams`` in order, each to the ``(fd, size, url)`` the previous returned
+    (starting from ``(fd, size, url)``); ``fds`` keeps every object, iteration iterates the last,
+    ``close()`` closes them in reverse order. A stream may return ``fd``, ``(fd, url)`` or
+    ``(fd, size, url)``; it gets ``params`` when it takes 4 positional arguments."""
+
+    def __init__(self, url, streams, params, fd=None, size=None):
+        self.url = url
+        self.fds = []
+        try:
+            for stream in streams:
+                args = (fd, size, url, params) if _wants_params(stream) else (fd, size, url)
+                result = stream(*args)
+                if isinstance(result, tuple) and len(result) == 3:
+                    fd, size, url = result
+                elif isinstance(result, tuple) and len(result) == 2:
+                    fd, url = result
+                else:
+                    fd = result
+                self.fds.append(fd)
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self):
+        return iter(self.fds[-1])
+
+    def close(self):
+        for fd in reversed(self.fds):
+            close = getattr(fd, "close", None)
+            if close is not None:
+                close()
+        self.fds = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+chain_stream = (task_input_stream, chain_reader)
+default_stream = (task_input_stream,)
+gzip_stream = (task_input_stream, gzip_reader)
+gzip_line_stream = (task_input_stream, gzip_line_reader)
+
+
+# -- interface documentation (Disco 0.5 names) ----------------------------------------------------
+
+def input_stream(stream, size, url, params):
+    """Interface of an input stream: return ``fd``, ``(fd, url)`` or ``(fd, size, url)``; the
+    last stream of a chain returns an iterable of records (or lines)."""
+
+
+def output_stream(stream, partition, url, params):
+    """Interface of an output stream: return ``fd``, ``(fd, url)`` or ``(fd, size, url)``; the
+    last stream of a chain returns an object with ``add(key, value)``."""
+
+
+class InputStream(object):
+    """Interface of the object an input stream returns: iterable, ``read(n)`` when chained."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def read(self, num_bytes=None):
+        raise NotImplementedError
+
+
+class OutputStream(object):
+    """Interface of the object an output stream returns."""
+
+    def add(self, key, value):
+        raise NotImplementedError
+
+    def close(self):
+        pass

@@ -1,0 +1,116 @@
+"""Whole jobs on the embedded master (2 worker slots on this 2-core machine).
+
+- job latency: submit -> results of a 1-input map job (no baseline: the figure itself counts;
+  target <= 0.5 s).
+- word count over ~200 MB of generated text in 8 files, against a single-process
+  ``collections.Counter`` over the same files: with ``combiner=sum_combiner`` (must be faster than
+  the baseline) and without a combiner (reported). Set DISCO_BENCH_MB to change the size.
+"""
+import collections
+import os
+
+import numpy as np
+import pytest
+
+from disco.core import result_iterator
+from disco.job import Job
+from disco.util import kvgroup
+from disco.worker.classic.func import sum_combiner
+
+TOTAL_MB = int(os.environ.get("DISCO_BENCH_MB", "200"))
+FILES = 8
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory):
+    from disco.master.embedded import start_master
+    root = tmp_path_factory.mktemp("bench-master")
+    m = start_master(str(root), DISCO_WORKERS="2")
+    saved = {k: os.environ.get(k) for k in ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT")}
+    os.environ.update(DISCO_MASTER=m.url, DISCO_PORT=str(m.port), DISCO_ROOT=str(root))
+    yield m
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def text_files(tmp_path_factory):
+    """8 files of Zipf-distributed words from a 50,000-word vocabulary, ~TOTAL_MB in all."""
+    d = tmp_path_factory.mktemp("bench-text")
+    rng = np.random.default_rng(7)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    vocabulary = np.array(["".join(rng.choice(letters, rng.integers(2, 10))) for _ in range(50000)])
+    paths = []
+    per_file = TOTAL_MB * 1024 * 1024 // FILES
+    for i in range(FILES):
+        path = d / ("text-%d.txt" % i)
+        with open(path, "w") as f:
+            written = 0
+            while written < per_file:
+                words = vocabulary[(rng.zipf(1.2, 120000) - 1) % len(vocabulary)].reshape(-1, 12)
+                block = "\n".join(" ".join(line) for line in words) + "\n"
+                f.write(block)
+                written += len(block)
+        paths.append(str(path))
+    return paths
+
+
+def map_words(line, params):
+    for word in line.split():
+        yield word, 1
+
+
+def reduce_counts(iter, params):
+    for word, counts in kvgroup(sorted(iter)):
+        yield word, sum(counts)
+
+
+def baseline_count(paths):
+    counts = collections.Counter()
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                counts.update(line.split())
+    return counts
+
+
+def disco_count(paths, **jobargs):
+    job = Job().run(input=paths, map=map_words, reduce=reduce_counts, **jobargs)
+    counts = dict(result_iterator(job.wait()))
+    job.purge()
+    return counts
+
+
+def one_input_map_job():
+    job = Job().run(input=["raw://hello"], map=map_words, partitions=None)
+    result = list(result_iterator(job.wait()))
+    job.purge()
+    return result
+
+
+def test_job_latency(benchmark, master):
+    benchmark.group = "job latency: submit -> results, 1-input map"
+    assert benchmark.pedantic(one_input_map_job, rounds=10, warmup_rounds=1) == [("hello", 1)]
+
+
+@pytest.mark.parametrize("impl", ["ours", "baseline"])
+def test_wordcount_combiner(benchmark, master, text_files, impl):
+    benchmark.group = "word count %d MB, combiner=sum_combiner" % TOTAL_MB
+    if impl == "ours":
+        counts = benchmark.pedantic(disco_count, args=(text_files,), kwargs={"combiner": sum_combiner},
+                                    rounds=2, iterations=1)
+    else:
+        counts = benchmark.pedantic(baseline_count, args=(text_files,), rounds=2, iterations=1)
+    assert sum(counts.values()) > TOTAL_MB * 100000
+
+
+@pytest.mark.parametrize("impl", ["ours", "baseline"])
+def test_wordcount_no_combiner(benchmark, master, text_files, impl):
+    benchmark.group = "word count %d MB, no combiner" % TOTAL_MB
+    fn = disco_count if impl == "ours" else baseline_count
+    counts = benchmark.pedantic(fn, args=(text_files,), rounds=1, iterations=1)
+    assert sum(counts.values()) > TOTAL_MB * 100000

@@ -1,0 +1,242 @@
+"""The ``disco`` command line (SPEC §4.1).
+
+Job-name arguments accept history shortcuts: ``@`` is the most recent job on the master, ``@?text``
+the most recent job whose name contains ``text``. Errors print their message and exit non-zero.
+"""
+import argparse
+import ast
+import io
+import json
+import os
+import sys
+import zipfile
+
+from disco.error import DiscoError
+from disco.settings import DiscoSettings
+
+
+def _settings(args):
+    if args.settings:
+        os.environ["DISCO_SETTINGS_FILE"] = args.settings
+    settings = DiscoSettings()
+    if args.master:
+        master = args.master if "://" in args.master else "http://" + args.master
+        if master.count(":") < 2:
+            master += ":%s" % settings["DISCO_PORT"]
+        settings["DISCO_MASTER"] = master
+    return settings
+
+
+def _disco(args):
+    from disco.core import Disco
+    return Disco(settings=args.settings_obj)
+
+
+def _jobname(args, name):
+    """Resolve the history shortcuts ``@`` and ``@?text`` against the master's job list."""
+    if not name.startswith("@"):
+        return name
+    text = name[2:] if name.startswith("@?") else ""
+    for _start, _status, job in _disco(args).joblist():
+        if text in job:
+            return job
+    raise DiscoError("no job matches %r" % name)
+
+
+def _print_urls(results):
+    for replicas in results:
+        print("\t".join(replicas if isinstance(replicas, list) else [replicas]))
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+def cmd_default(args):
+    print("Disco master at %s" % args.settings_obj["DISCO_MASTER"])
+
+
+def cmd_daemon(args):
+    from disco.master import daemon
+    try:
+        return _daemon_command(daemon, args.command, args.settings_obj)
+    except daemon.DaemonError as e:
+        raise DiscoError(str(e))
+
+
+def _daemon_command(daemon, command, settings):
+    if command == "nodaemon":
+        daemon.nodaemon(settings)
+    elif command == "status":
+        status = daemon.status(settings)
+        print("master %s" % ("running at %s (pid %s)" % (status.url, status.pid) if status.running else "stopped"))
+        return 0 if status.running else 3
+    elif command == "stop":
+        print("master stopped" if daemon.stop(settings) else "master was not running")
+    else:
+        print("master running at %s" % getattr(daemon, command)(settings))
+
+
+def cmd_config(args):
+    for row in _disco(args).config:
+        print("\t".join(row))
+
+
+def cmd_events(args):
+    sys.stdout.write(_disco(args).rawevents(_jobname(args, args.jobname), offset=args.offset).decode("utf-8"))
+
+
+def cmd_jobdict(args):
+    print(json.dumps(_disco(args).jobpack(_jobname(args, args.jobname)).jobdict, indent=1, sort_keys=True))
+
+
+def cmd_jobs(args):
+    for start, status, name in _disco(args).joblist():
+        print("%s\t%s" % (name, status) if args.status else name)
+
+
+def cmd_kill(args):
+    for name in args.jobnames:
+        getattr(_disco(args), args.command)(_jobname(args, name))
+
+
+def cmd_results(args):
+    status, results = _disco(args).results(_jobname(args, args.jobname))
+    if status != "ready":
+        raise DiscoError("Job %s is %s: no results" % (args.jobname, status))
+    _print_urls(results)
+
+
+def cmd_wait(args):
+    _print_urls(_disco(args).wait(_jobname(args, args.jobname)))
+
+
+def cmd_stageresults(args):
+    _print_urls(_disco(args).stageresults(_jobname(args, args.jobname), args.stage))
+
+
+def cmd_nodeinfo(args):
+    for host, info in sorted(_disco(args).nodeinfo().items()):
+        print("%s\t%s" % (host, json.dumps(info, sort_keys=True)))
+
+
+def cmd_submit(args):
+    data = open(args.file, "rb").read() if args.file and args.file != "-" else sys.stdin.buffer.read()
+    print(_disco(args).submit(data))
+
+
+def cmd_client_version(args):
+    from disco.core import client_version
+    print(client_version())
+
+
+def cmd_master_version(args):
+    print(_disco(args).master_version())
+
+
+def cmd_job(args):
+    """Build a classic (v1) job pack around an arbitrary worker executable and submit it."""
+    from disco import JOBPACK_VERSION1
+    from disco.job import JobPack
+    settings = args.settings_obj
+    jobdict = {"prefix": args.prefix or os.path.basename(args.worker).replace(".", "_"),
+               "owner": args.owner or settings["DISCO_JOB_OWNER"],
+               "worker": os.path.basename(args.worker),
+               "scheduler": {k: ast.literal_eval(v) for k, v in args.scheduler},
+               "input": args.inputs or [line.split() for line in sys.stdin.read().splitlines() if line.strip()],
+               "map?": args.has_map, "reduce?": args.has_reduce,
+               "nr_reduces": args.nr_reduces, "save_results": False, "save_info": "ddfs"}
+    home = io.BytesIO()
+    with zipfile.ZipFile(home, "w", zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo(jobdict["worker"])
+        info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with open(args.worker, "rb") as f:
+            z.writestr(info, f.read())
+        for path in args.file:
+            z.write(path, os.path.basename(path))
+    data = args.data or ""
+    if data.startswith("@"):
+        with open(data[1:], "rb") as f:
+            data = f.read()
+    pack = JobPack(JOBPACK_VERSION1, jobdict, dict(args.env), home.getvalue(),
+                   data if isinstance(data, bytes) else data.encode("utf-8"))
+    if args.dump_jobpack:
+        sys.stdout.buffer.write(pack.dumps())
+        return
+    print(_disco(args).submit(pack.dumps()))
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="disco", description="Control a Disco master and its jobs.")
+    p.add_argument("-s", "--settings", help="settings file")
+    p.add_argument("-M", "--master", help="master HOST[:PORT] or URL (sets DISCO_MASTER)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print settings, show tracebacks")
+    sub = p.add_subparsers(dest="command")
+    for name in ("start", "stop", "restart", "status", "nodaemon"):
+        sub.add_parser(name, help="%s the master on this machine" % name).set_defaults(fn=cmd_daemon)
+    sub.add_parser("config", help="print the config table").set_defaults(fn=cmd_config)
+    c = sub.add_parser("events", help="print the event log of a job")
+    c.add_argument("jobname")
+    c.add_argument("-o", "--offset", type=int, default=0)
+    c.set_defaults(fn=cmd_events)
+    c = sub.add_parser("jobdict", help="print the jobdict of a job")
+    c.add_argument("jobname")
+    c.set_defaults(fn=cmd_jobdict)
+    c = sub.add_parser("jobs", help="list jobs, newest first")
+    c.add_argument("-S", "--status", action="store_true", help="show their status")
+    c.set_defaults(fn=cmd_jobs)
+    for name in ("kill", "purge", "clean"):
+        c = sub.add_parser(name, help="%s jobs" % name)
+        c.add_argument("jobnames", nargs="+")
+        c.set_defaults(fn=cmd_kill)
+    for name, fn in (("results", cmd_results), ("wait", cmd_wait)):
+        c = sub.add_parser(name, help="print the result URLs of a job" + (" once ready" if name == "wait" else ""))
+        c.add_argument("jobname")
+        c.set_defaults(fn=fn)
+    c = sub.add_parser("stageresults", help="print the results of one stage of a job")
+    c.add_argument("jobname")
+    c.add_argument("-S", "--stage", default="map")
+    c.set_defaults(fn=cmd_stageresults)
+    sub.add_parser("nodeinfo", help="print node information").set_defaults(fn=cmd_nodeinfo)
+    c = sub.add_parser("submit", help="submit a job pack file (or stdin)")
+    c.add_argument("file", nargs="?")
+    c.set_defaults(fn=cmd_submit)
+    sub.add_parser("client_version").set_defaults(fn=cmd_client_version)
+    sub.add_parser("master_version").set_defaults(fn=cmd_master_version)
+    c = sub.add_parser("job", help="build and submit a job pack for a worker executable")
+    c.add_argument("worker")
+    c.add_argument("inputs", nargs="*")
+    c.add_argument("-m", "--has-map", action="store_true")
+    c.add_argument("-r", "--has-reduce", action="store_true")
+    c.add_argument("-n", "--nr-reduces", type=int, default=1)
+    c.add_argument("-o", "--owner")
+    c.add_argument("-p", "--prefix")
+    c.add_argument("-S", "--scheduler", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
+    c.add_argument("-e", "--env", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
+    c.add_argument("-f", "--file", action="append", default=[], help="add a file to the job home")
+    c.add_argument("-d", "--data", help="job data (@file reads a file)")
+    c.add_argument("-D", "--dump-jobpack", action="store_true")
+    c.set_defaults(fn=cmd_job)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    args.settings_obj = _settings(args)
+    if args.verbose:
+        for key in sorted(DiscoSettings.defaults):
+            print("%s = %s" % (key, args.settings_obj[key]))
+    try:
+        return getattr(args, "fn", cmd_default)(args) or 0
+    except (DiscoError, OSError) as e:
+        if args.verbose:
+            raise
+        print("disco: %s" % e, file=sys.stderr)
+        return 1
+
+
+def disco_main():
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    disco_main()

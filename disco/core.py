@@ -1,0 +1,276 @@
+"""The client of the Disco master (``disco.core`` of Disco 0.5): ``Disco`` and ``result_iterator``.
+
+``Disco(master)`` talks to the master's HTTP API (SPEC §3.2): job submission and control, status,
+events and results. ``master`` may be ``http://host:port`` or ``disco://host`` (which means port
+``DISCO_PORT``). Requests that get no HTTP reply raise ``CommError`` with
+"(is disco master running at ...?)" appended.
+
+``result_iterator(urls)`` yields the records of job results: ``dir://`` index files expand to
+their members; files present under ``DISCO_DATA`` are read from disk, others over HTTP (streamed),
+trying the replicas of each result in turn. It also reads results of an original Disco cluster
+(``dir://``/``disco://`` URLs served on ``DISCO_PORT``, record stream v1).
+"""
+import json
+import sys
+import time
+from io import BytesIO
+from urllib.parse import urlencode
+
+from disco import comm, util
+from disco.error import CommError, DiscoError, JobError
+from disco.eventmonitor import EventMonitor
+from disco.job import Job, JobPack  # noqa: F401  (Job: ``from disco.core import Job`` works)
+from disco.settings import DiscoSettings
+from disco.worker.classic import func
+from disco.worker.task_io import chain_reader, task_input_stream
+
+
+class Continue(Exception):
+    """The job is still running (``Disco.check_results``)."""
+
+
+def client_version():
+    """The version of the installed disco distribution; ``'source'`` when not installed."""
+    from importlib import metadata
+    try:
+        return metadata.version("disco")
+    except metadata.PackageNotFoundError:
+        return "source"
+    except Exception:
+        return "unknown"
+
+
+class Disco(object):
+    """A Disco master: ``Disco(master=None, settings=None, proxy=None)``; ``master`` default
+    ``DISCO_MASTER``, ``proxy`` default ``DISCO_PROXY``."""
+
+    def __init__(self, master=None, settings=None, proxy=None):
+        self.settings = settings or DiscoSettings()
+        self.proxy = proxy or self.settings["DISCO_PROXY"]
+        self.master = master or self.settings["DISCO_MASTER"]
+
+    def __repr__(self):
+        return "Disco master at %s" % self.master
+
+    @property
+    def url(self):
+        """The master's http URL (``disco://host`` -> ``http://host:DISCO_PORT``)."""
+        master = (self.proxy or self.master).rstrip("/")
+        if "://" not in master:
+            master = "disco://" + master
+        scheme, netloc, path = util.urlsplit(master, disco_port=self.settings["DISCO_PORT"])
+        return util.urljoin((scheme, netloc, path)).rstrip("/")
+
+    # -- HTTP -------------------------------------------------------------------------------------
+
+    def request(self, url, data=None, offset=0, as_bytes=False, timeout=None):
+        """GET (POST when ``data`` is given) ``url`` on the master; the body as text (UTF-8) or
+        bytes. ``offset`` asks for the bytes from there on."""
+        try:
+            body = comm.download(self.url + url, data=data, offset=offset or (), timeout=timeout)
+        except CommError as e:
+            if e.code is None:
+                e.msg += " (is disco master running at %s?)" % (self.proxy or self.master)
+            raise
+        return body if as_bytes else body.decode("utf-8")
+
+    def _get(self, path, **query):
+        url = path + ("?" + urlencode(query) if query else "")
+        return json.loads(self.request(url))
+
+    def _post(self, path, payload):
+        return self.request(path, json.dumps(payload).encode("utf-8"))
+
+    # -- cluster ----------------------------------------------------------------------------------
+
+    def submit(self, jobpack):
+        """Submit job pack bytes; the job's unique name. DiscoError if the master refuses it."""
+        status, response = json.loads(self.request("/disco/job/new", jobpack))
+        if status != "ok":
+            raise DiscoError("Failed to start a job. Server replied: %s" % response)
+        return response
+
+    def get_config(self):
+        return self._get("/disco/ctrl/load_config_table")
+
+    def set_config(self, config):
+        response = json.loads(self._post("/disco/ctrl/save_config_table", config))
+        if response != "table saved!":
+            raise DiscoError(response)
+
+    config = property(get_config, set_config)
+
+    def master_version(self):
+        return self._get("/disco/version")
+
+    @property
+    def ddfs(self):
+        try:
+            from disco.ddfs import DDFS
+        except ImportError:
+            raise DiscoError("DDFS is not available yet")
+        return DDFS(self.master)
+
+    def nodeinfo(self):
+        return self._get("/disco/ctrl/nodeinfo")
+
+    def joblist(self):
+        """``[[start, status, name], ...]``, newest first."""
+        return self._get("/disco/ctrl/joblist")
+
+    def blacklist(self, node):
+        self._post("/disco/ctrl/blacklist", node)
+
+    def whitelist(self, node):
+        self._post("/disco/ctrl/whitelist", node)
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def new_job(self, name, **jobargs):
+        return Job(name=name, master=self).run(**jobargs)
+
+    def kill(self, jobname):
+        self._post("/disco/ctrl/kill_job", jobname)
+
+    def clean(self, jobname):
+        """Forget the job's metadata (deprecated: use ``purge``; no data is deleted)."""
+        self._post("/disco/ctrl/clean_job", jobname)
+
+    def purge(self, jobname):
+        """Delete the job's metadata and data."""
+        self._post("/disco/ctrl/purge_job", jobname)
+
+    def jobpack(self, jobname):
+        return JobPack.load(BytesIO(self.request("/disco/ctrl/parameters?" + urlencode(
+            {"name": jobname}), as_bytes=True)))
+
+    def jobinfo(self, jobname):
+        return self._get("/disco/ctrl/jobinfo", name=jobname)
+
+    def stageresults(self, jobname, stagename):
+        return self._get("/disco/ctrl/get_stageresults", name=jobname, stage=stagename)
+
+    def rawevents(self, jobname, offset=0):
+        """The job's event log (bytes) from byte ``offset`` on."""
+        return self.request("/disco/ctrl/rawevents?" + urlencode({"name": jobname}),
+                            offset=offset, as_bytes=True)
+
+    def events(self, jobname, offset=0):
+        """``(offset, (timestamp, host, message))`` for each complete event after byte
+        ``offset``; each ``offset`` is where the next event starts (pass the last one back to
+        continue). Stops at a line that is not an event (or not yet complete)."""
+        try:
+            data = self.rawevents(jobname, offset=offset)
+        except CommError as e:
+            if e.code != 416:
+                raise
+            data = b""
+        return _event_iter(data, offset)
+
+    def oob_get(self, jobname, key):
+        raise DiscoError("Out-of-band results need DDFS, which is not available yet")
+
+    def oob_list(self, jobname):
+        raise DiscoError("Out-of-band results need DDFS, which is not available yet")
+
+    def profile_stats(self, jobname, mode="", stream=sys.stdout):
+        raise DiscoError("Profile results are out-of-band data, which needs DDFS "
+                         "(not available yet)")
+
+    def results(self, jobspec, timeout=2000):
+        """Status and results of one job (a Job or name): ``(status, results)``; of a list of
+        jobs: ``(inactive, active)``, lists of ``(name, (status, results))``. Waits up to
+        ``timeout`` ms for one of the jobs to finish. Status: 'unknown job', 'dead',
+        'active' or 'ready'."""
+        single = isinstance(jobspec, (Job, str))
+        names = [_jobname(j) for j in ([jobspec] if single else jobspec)]
+        reply = json.loads(self.request("/disco/ctrl/get_results",
+                                        json.dumps([timeout, names]).encode("utf-8"),
+                                        timeout=timeout / 1000.0 + comm.READ_TIMEOUT))
+        if single:
+            for _name, (status, results) in reply:
+                return status, results
+            return "unknown job", []
+        inactive, active = [], []
+        for name, (status, results) in reply:
+            (active if status == "active" else inactive).append((name, (status, results)))
+        return inactive, active
+
+    def check_results(self, jobname, start_time, timeout, poll_interval):
+        """One poll (``poll_interval`` ms): the results if ready; JobError if the job is not
+        active or ``timeout`` s have passed since ``start_time``; else Continue."""
+        try:
+            status, results = self.results(jobname, timeout=poll_interval)
+        except CommError:
+            status = "active"
+        if status == "ready":
+            return results
+        if status != "active":
+            raise JobError(jobname, "Status %s" % status)
+        if timeout and time.time() - start_time > timeout:
+            raise JobError(jobname, "Timeout")
+        raise Continue()
+
+    def wait(self, jobname, poll_interval=2, timeout=None, clean=False, show=None):
+        """Block until the job is ready; its results. ``show`` (default ``DISCO_EVENTS``)
+        prints events; ``clean`` (deprecated) forgets the job afterwards."""
+        if show is None:
+            show = self.settings["DISCO_EVENTS"]
+        monitor = EventMonitor(Job(name=_jobname(jobname), master=self), format=show,
+                               poll_interval=poll_interval)
+        start_time = time.time()
+        try:
+            while True:
+                monitor.refresh()
+                try:
+                    results = self.check_results(jobname, start_time, timeout,
+                                                 poll_interval * 1000)
+                except Continue:
+                    continue
+                if clean:
+                    self.clean(jobname)
+                return results
+        finally:
+            monitor.done()
+
+    def result_iterator(self, *args, **kwargs):
+        kwargs["ddfs"] = self.master
+        return result_iterator(*args, **kwargs)
+
+
+def _jobname(job):
+    if isinstance(job, str):
+        return job
+    if isinstance(job, (tuple, list)):
+        return job[0]
+    return job.name
+
+
+def _event_iter(data, offset):
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            return
+        try:
+            event = tuple(json.loads(line))
+        except ValueError:
+            return
+        offset += len(line)
+        yield offset, event
+
+
+def result_iterator(urls, reader=chain_reader, input_stream=(task_input_stream,),
+                    notifier=func.notifier, params=None, ddfs=None):
+    """Records of the results ``urls`` (URLs or replica lists, as ``Disco.wait`` returns them):
+    read through ``input_stream`` + ``[reader]`` (``reader=None``: the last input stream's
+    output, e.g. text lines); ``notifier(replicas)`` is called as each result is opened."""
+    from disco.worker import Input
+    from disco.worker.task_io import StreamCombiner
+
+    streams = list(input_stream) + ([reader] if reader else [])
+
+    def open(url):
+        return StreamCombiner(url, streams, params)
+
+    for input in util.inputlist(urls, settings=DiscoSettings(DISCO_MASTER=ddfs) if ddfs else None):
+        notifier(input)
+        yield from Input(input, open=open)

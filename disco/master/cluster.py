@@ -1,0 +1,97 @@
+"""The cluster as the master manages it: config table, blacklists, runtime settings, node counters.
+
+The config table and both blacklists live in the config file (SPEC §2.12) and are applied to the
+scheduler on every change. The runtime settings ``max_failure_rate`` (default
+``DISCO_MAX_FAILURE_RATE``) and ``accept_new_jobs`` (default 1) are kept in the registry.
+Per-node counters ``job_ok`` / ``data_error`` / ``error`` (done / failed / fatal attempts) are
+statistics of this master process.
+"""
+import collections
+
+from disco.master.config import ClusterConfig, ConfigError
+
+_COUNTERS = {"done": "job_ok", "error": "data_error", "fatal": "error"}
+
+
+class Cluster:
+    """Config file ``config_file`` applied to ``scheduler``; settings in ``registry``."""
+
+    def __init__(self, config_file, registry, scheduler, backend, default_max_failure_rate):
+        self.config_file = config_file
+        self.registry = registry
+        self.scheduler = scheduler
+        self.backend = backend
+        self.default_max_failure_rate = default_max_failure_rate
+        self.counters = collections.defaultdict(collections.Counter)
+        self.config = None
+        self.load_table()
+
+    def _apply(self, config):
+        self.config = config
+        self.scheduler.configure(config.nodes, config.blacklist)
+
+    def load_table(self):
+        """Re-read the config file, apply it and return its table."""
+        self._apply(self.config_file.load())
+        return self.config.table
+
+    def save_table(self, table):
+        """Validate, save and apply ``table``; raises :class:`ConfigError`."""
+        config = ClusterConfig.from_table(table, self.config.blacklist, self.config.gc_blacklist)
+        self.config_file.save(config)
+        self._apply(config)
+
+    def set_listed(self, which, host, listed):
+        """Add ``host`` to (``listed``) or remove it from the ``"blacklist"`` or ``"gc_blacklist"``."""
+        if host not in self.config.nodes:
+            raise ConfigError("unknown host %r" % (host,))
+        lists = {"blacklist": self.config.blacklist, "gc_blacklist": self.config.gc_blacklist}
+        lists[which] = [h for h in lists[which] if h != host] + ([host] if listed else [])
+        config = ClusterConfig.from_table(self.config.table, **lists)
+        self.config_file.save(config)
+        self._apply(config)
+
+    @property
+    def max_failure_rate(self):
+        return self.registry.setting("max_failure_rate", self.default_max_failure_rate)
+
+    @property
+    def accept_new_jobs(self):
+        return self.registry.setting("accept_new_jobs", 1)
+
+    def settings(self):
+        return {"max_failure_rate": self.max_failure_rate, "accept_new_jobs": self.accept_new_jobs}
+
+    def save_settings(self, values):
+        """Save ``max_failure_rate`` (int >= 0) and ``accept_new_jobs`` (0 or 1) given as strings
+        or ints; other keys are ignored. Raises ValueError for a bad value."""
+        checks = {"max_failure_rate": lambda v: v >= 0, "accept_new_jobs": lambda v: v in (0, 1)}
+        parsed = {}
+        for key, ok in checks.items():
+            if key in values:
+                value = int(values[key])
+                if not ok(value):
+                    raise ValueError("invalid %s: %r" % (key, values[key]))
+                parsed[key] = value
+        for key, value in parsed.items():
+            self.registry.set_setting(key, value)
+
+    def count(self, node, outcome):
+        """Count an attempt that ended with ``outcome`` (``done``, ``error``, ``fatal``) on ``node``."""
+        self.counters[node][_COUNTERS[outcome]] += 1
+
+    def nodeinfo(self):
+        """``{node: {job_ok, data_error, error, max_workers, connected, blacklisted, [tasks,]
+        diskfree, diskused}}`` (SPEC §3.5)."""
+        info = {}
+        for node, max_workers in self.config.nodes.items():
+            counters = self.counters[node]
+            entry = {key: counters[key] for key in _COUNTERS.values()}
+            entry.update(max_workers=max_workers, connected=True,
+                         blacklisted=node in self.config.blacklist)
+            running = self.scheduler.running.get(node)
+            if running:
+                entry["tasks"] = [task.job.name for task in running]
+            entry["diskfree"], entry["diskused"] = self.backend.disk_usage(node)
+            info[node] = entry
+        return info

@@ -1,0 +1,72 @@
+"""The job's inputs as the outputs of the virtual ``input`` stage (SPEC §2.14, §6.2).
+
+A ``dir://`` input is an index file: its labels are learnt by reading it, from the local file
+when it exists (``dir://H/disco/<rest>`` -> ``DISCO_DATA/<rest>``, ``/ddfs/`` -> ``DDFS_DATA``),
+else over HTTP at ``http://H:<port>/<path>``. A name ending ``.gz`` is gunzipped. Every other
+input is a data output with its own label, size hint and replicas.
+"""
+import asyncio
+import gzip
+import os
+
+import aiohttp
+
+from disco.master.outputs import DataOutput, DirOutput, index_labels
+
+
+class InputError(Exception):
+    """An index input that cannot be read or parsed."""
+
+
+async def job_outputs(inputs, data_roots, port):
+    """Outputs for ``inputs`` ``[(label, size, urls)]``; ``data_roots`` maps ``"disco"``/``"ddfs"``
+    to local directories, ``port`` is the HTTP port of the nodes. Raises :class:`InputError`."""
+    outputs = []
+    for label, size, urls in inputs:
+        if urls[0].startswith("dir://"):
+            text = await read_index(urls[0], data_roots, port)
+            try:
+                labels = index_labels(text)
+            except ValueError:
+                raise InputError("malformed index file %s" % urls[0]) from None
+            outputs.append(DirOutput(urls[0], labels))
+        else:
+            outputs.append(DataOutput(label, size, tuple(urls)))
+    return outputs
+
+
+async def read_index(url, data_roots, port):
+    """The text of the index file at ``dir://`` ``url`` (local file first, then HTTP)."""
+    host, _, path = url[len("dir://"):].partition("/")
+    local = local_path(path, data_roots)
+    try:
+        if local and os.path.isfile(local):
+            data = await asyncio.to_thread(_read_file, local)
+        else:
+            data = await _fetch("http://%s:%s/%s" % (host, port, path))
+        return (gzip.decompress(data) if url.endswith(".gz") else data).decode("utf-8")
+    except (OSError, aiohttp.ClientError, asyncio.TimeoutError, UnicodeDecodeError) as e:
+        raise InputError("cannot read index file %s: %s" % (url, e)) from None
+
+
+def local_path(path, data_roots):
+    """``DISCO_DATA/<rest>`` for ``disco/<rest>`` (``DDFS_DATA`` for ``ddfs/``), else None."""
+    top, _, rest = path.partition("/")
+    root = data_roots.get(top)
+    if root is None or not rest or ".." in rest.split("/"):
+        return None
+    return os.path.join(root, rest)
+
+
+def _read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+async def _fetch(url):
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.get(url) as response:
+            if response.status != 200:
+                raise OSError("HTTP status %d" % response.status)
+            return await response.read()

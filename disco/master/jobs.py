@@ -1,0 +1,153 @@
+"""Jobs as clients see them: submit, kill, clean, purge, results (long poll), jobinfo, joblist.
+
+A submitted job gets a unique name, its job pack is saved as ``DISCO_MASTER_ROOT/<HH>/<job>/jobfile``
+(written under a temporary name, then renamed) beside its event log, it is recorded ``active`` in
+the registry and a :class:`~disco.master.coordinator.Coordinator` runs it. Only jobs known to the
+registry are ever touched on disk, so a job name never becomes a path outside the master root.
+"""
+import asyncio
+import os
+import shutil
+import time
+
+from disco.master import jobspec
+from disco.master.coordinator import Coordinator
+from disco.master.model import JobRun
+from disco.master.names import JobNamer, job_dir, timestamp
+
+
+class Jobs:
+    """The master's jobs; ``services`` is the coordinators' :class:`~disco.master.coordinator.Services`."""
+
+    def __init__(self, master_root, services, backend, nodes):
+        self.master_root = master_root
+        self.s = services
+        self.backend = backend
+        self.nodes = nodes              # callable: the configured node names
+        self.namer = JobNamer()
+        self.running = {}               # job name -> (JobRun, asyncio.Task of its coordinator)
+        self._changed = asyncio.Event()
+        for name in self.s.registry.dead_on_restart():
+            if os.path.isdir(self.dir(name)):
+                self.s.events.add(name, "ERROR: Job killed: the master stopped while it was active")
+
+    def dir(self, name):
+        return job_dir(self.master_root, name)
+
+    def path(self, name, filename):
+        """``<job dir>/<filename>`` of a known job, else None."""
+        return os.path.join(self.dir(name), filename) if self.s.registry.job(name) else None
+
+    async def submit(self, data):
+        """Validate and start the job pack ``data``; return the job name. Raises
+        :class:`disco.master.jobspec.SubmitError`."""
+        spec = await asyncio.to_thread(jobspec.parse, data)
+        name = self.namer(spec.prefix)
+        while os.path.exists(self.dir(name)):
+            name = self.namer(spec.prefix)
+        os.makedirs(self.dir(name))
+        jobfile = os.path.join(self.dir(name), "jobfile")
+        await asyncio.to_thread(_write_atomically, jobfile, name, data)
+        job = JobRun(name, jobfile, spec.worker, spec.jobenvs, spec.max_cores, time.time())
+        self.s.registry.add_job(name, spec.owner, spec.worker, job.started,
+                                [[s.name, s.grouping, s.concurrent] for s in spec.pipeline],
+                                [url for _label, _size, urls in spec.inputs for url in urls])
+        coordinator = asyncio.create_task(Coordinator(job, spec, self.s).run())
+        self.running[name] = (job, coordinator)
+        coordinator.add_done_callback(lambda _task: self._ended(name))
+        return name
+
+    def _ended(self, name):
+        self.running.pop(name, None)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def kill(self, name, message="WARN: Job killed"):
+        """Kill an active job: it becomes ``dead`` and its workers are killed before this returns."""
+        _job, coordinator = self.running.get(name, (None, None))
+        if coordinator is None or coordinator.done():
+            return
+        self.s.registry.finish_job(name, "dead")
+        self.s.events.add(name, message)
+        coordinator.cancel()
+        await asyncio.wait([coordinator])
+
+    async def clean(self, name):
+        """Kill the job and forget it: its master directory and records are deleted."""
+        if self.s.registry.job(name) is None:
+            return
+        await self.kill(name)
+        self.s.registry.delete_job(name)
+        await asyncio.to_thread(shutil.rmtree, self.dir(name), True)
+
+    async def purge(self, name):
+        """Clean the job and delete its data on every configured node."""
+        if self.s.registry.job(name) is None:
+            return
+        await self.clean(name)
+        for node in self.nodes():
+            await asyncio.to_thread(self.backend.remove_job_data, node, name)
+
+    async def shutdown(self):
+        """Kill every active job (the master is stopping)."""
+        for name in list(self.running):
+            await self.kill(name, "WARN: Job killed: the master is stopping")
+
+    def status(self, name):
+        """``[status, results]``: ``ready`` with results, ``active``, ``dead`` or ``unknown job``."""
+        record = self.s.registry.job(name)
+        if record is None:
+            return ["unknown job", []]
+        return [record.status, record.results if record.status == "ready" else []]
+
+    async def results(self, timeout_ms, names):
+        """``[[name, [status, results]], ...]`` once one of the listed active jobs has ended or
+        ``timeout_ms`` has passed (at once when none is active)."""
+        active = {n for n in names if self.status(n)[0] == "active"}
+        deadline = time.monotonic() + timeout_ms / 1000
+        while active and all(self.status(n)[0] == "active" for n in active):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                break
+        return [[n, self.status(n)] for n in names]
+
+    def joblist(self):
+        return [[int(r.started), r.status, r.name] for r in self.s.registry.jobs()]
+
+    def jobinfo(self, name):
+        """The jobinfo object of SPEC §3.5, or None for an unknown job."""
+        record = self.s.registry.job(name)
+        if record is None:
+            return None
+        counts = self.s.registry.stage_counts(name)
+        job = self.running.get(name, (None,))[0]
+        capped = job is not None and self.s.scheduler.capped(name, job.max_cores)
+        stages = []
+        for stage, _grouping, _concurrent in record.pipeline:
+            known, running, done, failed = counts.get(stage, (0, 0, 0, 0))
+            waiting = known - running - done
+            stages.append([stage, waiting if capped else 0, waiting, running, done, failed])
+        return {"timestamp": timestamp(record.started), "active": record.status, "pipeline": stages,
+                "results": [url for result in record.results for url in result],
+                "inputs": record.inputs, "worker": record.worker,
+                "hosts": self.s.registry.running_hosts(name), "owner": record.owner}
+
+    def events(self, name, num, query=""):
+        """The last ``num`` events of a known job matching ``query``, newest first (see
+        :meth:`disco.master.events.EventLog.tail`); none for an unknown job."""
+        return self.s.events.tail(name, num, query) if self.s.registry.job(name) else []
+
+    def stage_results(self, name, stage):
+        """The results of a finished stage, or None (unknown job or stage not finished)."""
+        return self.s.registry.stage_results(name, stage)
+
+
+def _write_atomically(path, name, data):
+    tmp = "%s@%s" % (path, name.rsplit("@", 1)[1])
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)

@@ -1,0 +1,171 @@
+"""Validation of a submitted job pack (SPEC §2.1, §2.2) into a :class:`JobSpec`.
+
+Checks, in order: the header (``invalid header``, ``unsupported version``), the JSON of jobdict and
+jobenvs, the required keys (``jobpack missing key '<k>'``), then the fields (``invalid prefix``,
+``invalid pipeline``, ``invalid inputs``, ...). Every failure raises :class:`SubmitError`, whose
+text the master replies as ``["error", "Job failed to start: <text>"]``.
+
+A v1 (classic) jobdict is translated into a pipeline by the table of SPEC §2.2; its ``input`` items
+become inputs with label 0 and size 0 (a replica list that starts with a ``dir://`` URL keeps only
+that URL). ``save_results`` needs DDFS, which this master does not provide yet: such jobs are refused.
+"""
+import io
+from dataclasses import dataclass
+
+from disco.job import JobPack, JobPackError
+from disco.master.jsontypes import is_int
+
+GROUPINGS = ("split", "group_label", "group_node", "group_node_label", "group_all")
+DEFAULT_MAX_CORES = 2 ** 31
+_COMMON_KEYS = ("prefix", "worker", "owner", "scheduler")
+_VERSION_KEYS = {1: ("input", "nr_reduces"), 2: ("pipeline", "inputs")}
+
+
+class SubmitError(Exception):
+    """A job pack the master refuses; ``str`` is the reason."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    grouping: str
+    concurrent: bool = False
+
+
+@dataclass
+class JobSpec:
+    """A validated job: what the coordinator needs, plus the raw jobdict and jobenvs."""
+
+    version: int
+    jobdict: dict
+    jobenvs: dict
+    prefix: str
+    worker: str
+    owner: str
+    max_cores: int
+    pipeline: list   # [Stage]
+    inputs: list     # [(label, size_hint, [url, ...])]
+
+
+def parse(data):
+    """The :class:`JobSpec` of the job pack bytes ``data``; raises :class:`SubmitError`."""
+    pack = _decode(data)
+    jobdict = pack.jobdict
+    for key in _COMMON_KEYS + _VERSION_KEYS[pack.version]:
+        if key not in jobdict:
+            raise SubmitError("jobpack missing key '%s'" % key)
+    prefix = jobdict["prefix"]
+    if not isinstance(prefix, str) or not prefix or "/" in prefix or "." in prefix:
+        raise SubmitError("invalid prefix")
+    worker = jobdict["worker"]
+    if (not isinstance(worker, str) or not worker or worker.startswith("/")
+            or ".." in worker.split("/")):
+        raise SubmitError("invalid worker")
+    _require(isinstance(jobdict["owner"], str), "invalid owner")
+    max_cores = _max_cores(jobdict["scheduler"])
+    _check_save(jobdict)
+    if pack.version == 1:
+        pipeline, inputs = v1_pipeline(jobdict), v1_inputs(jobdict["input"])
+    else:
+        pipeline, inputs = v2_pipeline(jobdict["pipeline"]), v2_inputs(jobdict["inputs"])
+    return JobSpec(pack.version, jobdict, pack.jobenvs, prefix, worker, jobdict["owner"], max_cores,
+                   pipeline, inputs)
+
+
+def _decode(data):
+    try:
+        JobPack.offsets(io.BytesIO(data))
+    except JobPackError as e:
+        if data[:2] == b"\xd5\xc0" and int.from_bytes(data[2:4], "big") not in (1, 2):
+            raise SubmitError("unsupported version") from None
+        raise SubmitError("invalid header (%s)" % e) from None
+    try:
+        return JobPack.loads(data)
+    except JobPackError as e:
+        raise SubmitError("invalid job pack (%s)" % e) from None
+
+
+def _require(ok, message):
+    if not ok:
+        raise SubmitError(message)
+
+
+
+def _max_cores(scheduler):
+    _require(isinstance(scheduler, dict), "invalid scheduler")
+    max_cores = scheduler.get("max_cores", DEFAULT_MAX_CORES)
+    _require(is_int(max_cores) and max_cores > 0, "invalid scheduler")
+    return max_cores
+
+
+def _check_save(jobdict):
+    save_results = jobdict.get("save_results", False)
+    _require(isinstance(save_results, bool), "invalid save_results")
+    save_info = jobdict.get("save_info", "ddfs")
+    _require(isinstance(save_info, str) and save_info.startswith(("ddfs", "hdfs")), "invalid save_info")
+    _require(not save_results, "save_results is not supported by this master yet (no DDFS)")
+
+
+def v1_pipeline(jobdict):
+    """The pipeline of a classic jobdict (SPEC §2.2 table); raises :class:`SubmitError`."""
+    flags = [jobdict.get(k, False) for k in ("map?", "reduce?", "reduce_shuffle?")]
+    _require(all(isinstance(f, bool) for f in flags), "invalid map?/reduce?/reduce_shuffle?")
+    _require(is_int(jobdict["nr_reduces"]), "invalid nr_reduces")
+    has_map, has_reduce, has_shuffle = flags
+    stages = []
+    if has_map:
+        stages += [Stage("map", "split"), Stage("map_shuffle", "group_node")]
+    if has_reduce and jobdict["nr_reduces"] == 1:
+        stages.append(Stage("reduce", "group_all"))
+    elif has_reduce:
+        stages.append(Stage("reduce", "group_label"))
+        if has_shuffle:
+            stages.append(Stage("reduce_shuffle", "group_node"))
+    return stages
+
+
+def v1_inputs(items):
+    """Inputs ``(0, 0, urls)`` of a classic ``input`` list (URL strings or replica lists)."""
+    _require(isinstance(items, list), "invalid input")
+    inputs = []
+    for item in items:
+        urls = [item] if isinstance(item, str) else item
+        _require(_is_url_list(urls), "invalid input")
+        inputs.append((0, 0, _replicas(urls)))
+    return inputs
+
+
+def v2_pipeline(pipeline):
+    """The stages of a v2 ``pipeline`` ``[[name, grouping, concurrent], ...]`` (unique names)."""
+    stages = []
+    for name, grouping, concurrent in _triples(pipeline, "invalid pipeline"):
+        _require(isinstance(name, str) and name and name != "input" and grouping in GROUPINGS
+                 and isinstance(concurrent, bool), "invalid pipeline")
+        stages.append(Stage(name, grouping, concurrent))
+    _require(len({s.name for s in stages}) == len(stages), "invalid pipeline")
+    return stages
+
+
+def v2_inputs(inputs):
+    """The inputs of a v2 ``inputs`` list ``[[label, size_hint, [url, ...]], ...]``."""
+    result = []
+    for label, size, urls in _triples(inputs, "invalid inputs"):
+        _require(is_int(label) and label >= 0 and is_int(size) and size >= 0 and _is_url_list(urls),
+                 "invalid inputs")
+        result.append((label, size, _replicas(urls)))
+    return result
+
+
+def _triples(value, message):
+    """``value`` if it is a list of 3-item lists, else raise :class:`SubmitError` ``message``."""
+    _require(isinstance(value, list) and all(isinstance(i, list) and len(i) == 3 for i in value), message)
+    return value
+
+
+def _is_url_list(urls):
+    return isinstance(urls, list) and bool(urls) and all(isinstance(u, str) and u for u in urls)
+
+
+def _replicas(urls):
+    """The replicas of one input; an index (``dir://``) input keeps only its first URL."""
+    return urls[:1] if urls[0].startswith("dir://") else list(urls)

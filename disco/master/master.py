@@ -1,0 +1,48 @@
+"""The composition root: one :class:`Master` wires settings to the registry, event logs, cluster,
+scheduler, worker host and jobs. Create it inside the running event loop, once the HTTP port is
+bound (workers are told the master's URL and port)."""
+import os
+
+from disco.master.backends import LocalBackend
+from disco.master.cluster import Cluster
+from disco.master.config import ConfigFile
+from disco.master.coordinator import Services
+from disco.master.events import EventLog
+from disco.master.jobs import Jobs
+from disco.master.registry import Registry
+from disco.master.scheduler import Scheduler
+from disco.master.workerhost import ClusterInfo, WorkerHost
+
+
+class Master:
+    """The master of ``settings`` (a :class:`disco.settings.DiscoSettings`) serving on ``host:port``.
+
+    ``DISCO_RETRY_BASE`` (seconds, default 1) scales the retry back-off of failed tasks."""
+
+    def __init__(self, settings, host, port):
+        settings.ensuredirs()
+        self.settings = settings
+        self.url = "http://%s:%d" % (host, port)
+        self.data_root = settings["DISCO_DATA"]
+        self.registry = Registry(os.path.join(settings["DISCO_ROOT"], settings["DISCO_NAME"] + ".sqlite3"))
+        self.events = EventLog(settings["DISCO_MASTER_ROOT"])
+        self.scheduler = Scheduler(settings["DISCO_SCHEDULER"])
+        self.backend = LocalBackend(self.data_root)
+        default_table = [[settings["DISCO_LOCAL_NODE"], str(settings["DISCO_WORKERS"])]]
+        self.cluster = Cluster(ConfigFile(settings["DISCO_MASTER_CONFIG"], default_table), self.registry,
+                               self.scheduler, self.backend, int(settings["DISCO_MAX_FAILURE_RATE"]))
+        self.host = WorkerHost(self.backend, self.events, ClusterInfo(
+            self.url, port, int(settings["DDFS_PUT_PORT"]), self.data_root, settings["DDFS_DATA"]))
+        services = Services(self.registry, self.events, self.scheduler, self.host, self.cluster,
+                            {"disco": self.data_root, "ddfs": settings["DDFS_DATA"]}, port,
+                            float(settings.get("DISCO_RETRY_BASE", 1)))
+        self.jobs = Jobs(settings["DISCO_MASTER_ROOT"], services, self.backend,
+                         lambda: list(self.cluster.config.nodes))
+
+    async def shutdown(self):
+        """Kill the active jobs and their workers."""
+        await self.jobs.shutdown()
+
+    def close(self):
+        """Close the registry (after :meth:`shutdown` and after the HTTP server has stopped)."""
+        self.registry.close()

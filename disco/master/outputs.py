@@ -1,0 +1,66 @@
+"""Task outputs, the inputs made from them, and the index ("dir") file format (SPEC §2.4, §2.14).
+
+A task run produces at most one :class:`DirOutput` (all its local files, listed in an index file
+with per-label summed sizes) plus one :class:`DataOutput` per remote output URL. The job's own
+inputs are the outputs of the virtual ``input`` stage and use the same two types.
+"""
+from dataclasses import dataclass
+
+
+def url_host(url):
+    """The host of ``url``: after ``scheme://`` up to ``/`` or ``:`` (``""`` when there is none)."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    return rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class DataOutput:
+    """One labelled data object with replica ``urls``."""
+
+    label: int
+    size: int
+    urls: tuple
+
+    @property
+    def result(self):
+        """The output as a result entry: its replica list."""
+        return list(self.urls)
+
+
+@dataclass(frozen=True)
+class DirOutput:
+    """An index file at ``url`` on ``host``; ``labels`` holds ``(label, total size)`` pairs."""
+
+    url: str
+    labels: tuple
+
+    @property
+    def host(self):
+        return url_host(self.url)
+
+    @property
+    def result(self):
+        return [self.url]
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    """An input as a task sees it: the ``label`` it should read (an int or ``"all"``) and replicas."""
+
+    label: object
+    urls: tuple
+
+
+def index_line(label, url, size):
+    """One line of an index file: ``"<label> <url> <size>\\n"``."""
+    return "%d %s %d\n" % (label, url, size)
+
+
+def index_labels(text):
+    """``(label, total size)`` pairs, sorted by label, of the index file contents ``text``."""
+    sizes = {}
+    for line in text.splitlines():
+        if line.strip():
+            label, _url, size = line.split()
+            sizes[int(label)] = sizes.get(int(label), 0) + int(size)
+    return tuple(sorted(sizes.items()))

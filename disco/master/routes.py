@@ -1,0 +1,240 @@
+"""The master's HTTP API (SPEC §3.1-3.2, §3.5): one route table, thin handlers.
+
+Handlers parse the request, call the :class:`~disco.master.master.Master`'s services and shape
+the reply. A :class:`BadRequest` becomes 400 with a JSON error text, any other exception 500
+``Internal server error``; paths and methods not listed get 404. Keep-alive is disabled. POST
+bodies are limited to 32 MiB, job packs to 1 GiB (413 beyond).
+"""
+import json
+import logging
+from importlib.metadata import version
+
+from aiohttp import web
+
+from disco.master import datafiles
+from disco.master.config import ConfigError
+from disco.master.jobspec import SubmitError
+
+MAX_BODY = 32 * 1024 * 1024
+MAX_JOBPACK = 1024 * 1024 * 1024
+log = logging.getLogger("disco.master")
+
+
+class BadRequest(Exception):
+    """A request the master cannot use (400)."""
+
+
+def make_app(master):
+    """The aiohttp application serving ``master``."""
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_JOBPACK)
+    h = _Handlers(master)
+    app.add_routes([
+        web.get("/disco/version", h.version, allow_head=False),
+        web.post("/disco/job/{tail:.*}", h.new_job),
+        web.post("/disco/ctrl/kill_job", h.kill_job),
+        web.post("/disco/ctrl/purge_job", h.purge_job),
+        web.post("/disco/ctrl/clean_job", h.clean_job),
+        web.post("/disco/ctrl/get_results", h.get_results),
+        web.post("/disco/ctrl/blacklist", h.listing("blacklist", True)),
+        web.post("/disco/ctrl/whitelist", h.listing("blacklist", False)),
+        web.post("/disco/ctrl/gc_blacklist", h.listing("gc_blacklist", True)),
+        web.post("/disco/ctrl/gc_whitelist", h.listing("gc_blacklist", False)),
+        web.post("/disco/ctrl/save_config_table", h.save_config_table),
+        web.post("/disco/ctrl/save_settings", h.save_settings),
+        web.get("/disco/ctrl/load_config_table", h.load_config_table, allow_head=False),
+        web.get("/disco/ctrl/joblist", h.joblist, allow_head=False),
+        web.get("/disco/ctrl/jobinfo", h.jobinfo, allow_head=False),
+        web.get("/disco/ctrl/parameters", h.parameters, allow_head=False),
+        web.get("/disco/ctrl/rawevents", h.rawevents, allow_head=False),
+        web.get("/disco/ctrl/jobevents", h.jobevents, allow_head=False),
+        web.get("/disco/ctrl/nodeinfo", h.nodeinfo, allow_head=False),
+        web.get("/disco/ctrl/get_blacklist", h.get_blacklist, allow_head=False),
+        web.get("/disco/ctrl/get_gc_blacklist", h.get_gc_blacklist, allow_head=False),
+        web.get("/disco/ctrl/get_settings", h.get_settings, allow_head=False),
+        web.get("/disco/ctrl/get_stageresults", h.get_stageresults, allow_head=False),
+        web.get("/disco/ctrl/{op}", _not_found, allow_head=False),
+        web.get("/disco/{path:.*}", h.data_file, allow_head=False),
+        web.route("*", "/{tail:.*}", _not_found),
+    ])
+    return app
+
+
+@web.middleware
+async def _errors(request, handler):
+    try:
+        response = await handler(request)
+    except BadRequest as e:
+        response = web.json_response(str(e), status=400)
+    except web.HTTPException as e:
+        response = e
+    except Exception:
+        log.exception("internal error in %s %s", request.method, request.path)
+        response = web.Response(status=500, text="Internal server error")
+    response.force_close()
+    return response
+
+
+async def _not_found(request):
+    raise web.HTTPNotFound(text="not found")
+
+
+async def _body(request, limit=MAX_BODY):
+    """The request body (at most ``limit`` bytes, else 413)."""
+    if (request.content_length or 0) > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(1 << 16):
+        data += chunk
+        if len(data) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(data))
+    return bytes(data)
+
+
+async def _json(request, check=lambda value: True):
+    """The JSON body, which must satisfy ``check`` (else 400)."""
+    try:
+        value = json.loads(await _body(request))
+    except ValueError as e:
+        raise BadRequest("invalid JSON: %s" % e) from None
+    if not check(value):
+        raise BadRequest("unexpected request body %.200r" % (value,))
+    return value
+
+
+def _is_str(value):
+    return isinstance(value, str)
+
+
+def _name(request):
+    name = request.query.get("name")
+    if not name:
+        raise BadRequest("missing parameter 'name'")
+    return name
+
+
+def _text_json(value):
+    return web.Response(text=json.dumps(value), content_type="text/plain")
+
+
+class _Handlers:
+    def __init__(self, master):
+        self.master = master
+        self.jobs = master.jobs
+        self.cluster = master.cluster
+
+    async def version(self, request):
+        return web.json_response(version("disco"))
+
+    async def new_job(self, request):
+        if (request.content_length or 0) > MAX_JOBPACK:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_JOBPACK, actual_size=request.content_length)
+        if not self.cluster.accept_new_jobs:
+            raise web.HTTPForbidden(text="No new jobs should be submitted to this cluster.")
+        data = await _body(request, MAX_JOBPACK)
+        try:
+            return web.json_response(["ok", await self.jobs.submit(data)])
+        except SubmitError as e:
+            return web.json_response(["error", "Job failed to start: %s" % e])
+
+    async def kill_job(self, request):
+        await self.jobs.kill(await _json(request, _is_str))
+        return web.json_response("")
+
+    async def purge_job(self, request):
+        await self.jobs.purge(await _json(request, _is_str))
+        return web.json_response("")
+
+    async def clean_job(self, request):
+        await self.jobs.clean(await _json(request, _is_str))
+        return web.json_response("")
+
+    async def get_results(self, request):
+        timeout, names = await _json(request, lambda v: (
+            isinstance(v, list) and len(v) == 2 and isinstance(v[0], (int, float))
+            and isinstance(v[1], list) and all(map(_is_str, v[1]))))
+        return web.json_response(await self.jobs.results(timeout, names))
+
+    def listing(self, which, listed):
+        """The handler adding a host to (``listed``) or removing it from a blacklist."""
+        async def handler(request):
+            try:
+                self.cluster.set_listed(which, await _json(request, _is_str), listed)
+            except ConfigError as e:
+                raise BadRequest(str(e)) from None
+            return web.json_response("")
+        return handler
+
+    async def save_config_table(self, request):
+        try:
+            self.cluster.save_table(await _json(request))
+        except ConfigError as e:
+            raise BadRequest(str(e)) from None
+        return web.json_response("table saved!")
+
+    async def load_config_table(self, request):
+        try:
+            return web.json_response(self.cluster.load_table())
+        except ConfigError as e:
+            raise BadRequest(str(e)) from None
+
+    async def save_settings(self, request):
+        try:
+            self.cluster.save_settings(await _json(request, lambda v: isinstance(v, dict)))
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
+        return web.json_response("Settings saved")
+
+    async def get_settings(self, request):
+        return web.json_response(self.cluster.settings())
+
+    async def get_blacklist(self, request):
+        return web.json_response(self.cluster.config.blacklist)
+
+    async def get_gc_blacklist(self, request):
+        return web.json_response(self.cluster.config.gc_blacklist)
+
+    async def nodeinfo(self, request):
+        return web.json_response(self.cluster.nodeinfo())
+
+    async def joblist(self, request):
+        return web.json_response(self.jobs.joblist())
+
+    async def jobinfo(self, request):
+        info = self.jobs.jobinfo(_name(request))
+        if info is None:
+            raise web.HTTPNotFound(text="unknown job")
+        return web.json_response(info)
+
+    def _job_file(self, request, filename, content_type):
+        path = self.jobs.path(_name(request), filename)
+        if path is None:
+            raise web.HTTPNotFound(text="unknown job")
+        return web.FileResponse(path, headers={"Content-Type": content_type})
+
+    async def parameters(self, request):
+        return self._job_file(request, "jobfile", "application/octet-stream")
+
+    async def rawevents(self, request):
+        return self._job_file(request, "events", "text/plain")
+
+    async def jobevents(self, request):
+        try:
+            num = int(request.query.get("num", 10))
+        except ValueError:
+            raise BadRequest("invalid num") from None
+        return _text_json(self.jobs.events(_name(request), num, request.query.get("filter", "")))
+
+    async def get_stageresults(self, request):
+        results = self.jobs.stage_results(_name(request), request.query.get("stage", ""))
+        if results is None:
+            raise web.HTTPNotFound(text="unknown job or stage not finished")
+        return web.json_response(results)
+
+    async def data_file(self, request):
+        try:
+            path = datafiles.resolve(self.master.data_root, request.match_info["path"])
+        except datafiles.Forbidden:
+            raise web.HTTPForbidden(text="forbidden") from None
+        except FileNotFoundError:
+            raise web.HTTPNotFound(text="not found") from None
+        return web.FileResponse(path)

@@ -1,0 +1,125 @@
+"""The scheduler: waiting tasks -> free node slots (SPEC §6.3).
+
+A node is usable when it is configured and not blacklisted; it runs at most ``max_workers`` tasks.
+A job runs at most its ``max_cores`` tasks at once. On every change the free usable nodes, least
+loaded first, are offered to the jobs in policy order; a job offers, for that node, a task pinned
+to it, else a task with an input replica on it, else any task it may run there. A task is pinned
+to its group's host on its first run when that host is a usable node; it never runs on a node
+where it failed, unless it has failed on every usable node (then that list is forgotten).
+
+Policies (``DISCO_SCHEDULER``): ``fifo`` serves the oldest job first; ``fair`` (default) serves
+the job with the fewest running tasks first (oldest first among equals) -- the steady state of
+Disco's fair-share priority, without its time-averaged bookkeeping.
+"""
+import asyncio
+import collections
+
+POLICIES = ("fair", "fifo")
+
+
+class _Request:
+    __slots__ = ("task", "pin", "future")
+
+    def __init__(self, task, pin, future):
+        self.task, self.pin, self.future = task, pin, future
+
+
+class Scheduler:
+    """Slots of the configured nodes, handed to tasks through :meth:`acquire`."""
+
+    def __init__(self, policy="fair"):
+        if policy not in POLICIES:
+            raise ValueError("unknown scheduler policy %r (expected one of %s)" % (policy, POLICIES))
+        self.policy = policy
+        self.nodes = {}          # node -> max workers
+        self.blacklist = set()
+        self.running = collections.defaultdict(list)     # node -> [task]
+        self.job_running = collections.Counter()          # job name -> running tasks
+        self.waiting = collections.defaultdict(list)     # job name -> [_Request]
+
+    def configure(self, nodes, blacklist):
+        """Use ``nodes`` (``{node: max_workers}``) minus ``blacklist`` from now on."""
+        self.nodes = dict(nodes)
+        self.blacklist = set(blacklist)
+        self._dispatch()
+
+    def usable(self, node):
+        return node in self.nodes and node not in self.blacklist
+
+    def capped(self, jobname, max_cores):
+        """True when the job has waiting tasks held back by its ``max_cores``."""
+        return bool(self.waiting.get(jobname)) and self.job_running[jobname] >= max_cores
+
+    async def acquire(self, task):
+        """Wait for a slot for ``task``; return its node. The caller must :meth:`release` it."""
+        host = task.group[1]
+        pin = host if task.runs == 0 and self.usable(host) else None
+        request = _Request(task, pin, asyncio.get_running_loop().create_future())
+        self.waiting[task.job.name].append(request)
+        self._dispatch()
+        try:
+            return await request.future
+        except asyncio.CancelledError:
+            if request.future.done() and not request.future.cancelled():
+                self.release(task, request.future.result())
+            else:
+                self._forget(request)
+            raise
+
+    def release(self, task, node):
+        """Give back the slot ``task`` held on ``node``."""
+        self.running[node].remove(task)
+        self.job_running[task.job.name] -= 1
+        if not self.job_running[task.job.name]:
+            del self.job_running[task.job.name]
+        self._dispatch()
+
+    def _forget(self, request):
+        requests = self.waiting[request.task.job.name]
+        requests.remove(request)
+        if not requests:
+            del self.waiting[request.task.job.name]
+
+    def _dispatch(self):
+        while self._assign_one():
+            pass
+
+    def _assign_one(self):
+        free = [n for n in self.nodes if self.usable(n) and len(self.running[n]) < self.nodes[n]]
+        free.sort(key=lambda n: len(self.running[n]) / max(self.nodes[n], 1))
+        for node in free:
+            for jobname in self._job_order():
+                request = self._pick(jobname, node)
+                if request is not None:
+                    self._forget(request)
+                    self.running[node].append(request.task)
+                    self.job_running[jobname] += 1
+                    request.future.set_result(node)
+                    return True
+        return False
+
+    def _job_order(self):
+        jobs = [(name, requests[0].task.job) for name, requests in self.waiting.items()]
+        jobs = [(name, job) for name, job in jobs if self.job_running[name] < job.max_cores]
+        if self.policy == "fair":
+            jobs.sort(key=lambda nj: (self.job_running[nj[0]], nj[1].started))
+        else:
+            jobs.sort(key=lambda nj: nj[1].started)
+        return [name for name, _job in jobs]
+
+    def _pick(self, jobname, node):
+        """The request of ``jobname`` to run on ``node``: pinned there, data-local, or any."""
+        eligible = [r for r in self.waiting[jobname] if self._may_run(r, node)]
+        for prefer in (lambda r: r.pin == node, lambda r: node in r.task.input_hosts, lambda r: True):
+            for request in eligible:
+                if prefer(request):
+                    return request
+        return None
+
+    def _may_run(self, request, node):
+        if request.pin is not None and request.pin != node and self.usable(request.pin):
+            return False
+        failed = request.task.failed_hosts
+        if failed and all(n in failed for n in self.nodes if self.usable(n)):
+            failed.clear()
+        return node not in failed

@@ -1,0 +1,239 @@
+"""The Worker Protocol 1.1 host (SPEC §2.11): runs one attempt of a task on a node.
+
+:meth:`WorkerHost.run` unpacks the job home on the node, starts ``jobdict.worker`` there (cwd = job
+home, env = the master's environment without Disco settings + jobenvs + ``DISCO_PYTHON``, its own
+process group, stdout merged into stderr), answers its requests and returns an :class:`Outcome`:
+
+* ``done``  -- ``DONE`` received; ``outputs`` holds the task's outputs (the index of its local
+  outputs, written to ``<job home>/.disco/<stage>-<taskid>-<µs>.results``, then its URL outputs);
+* ``error`` -- a recoverable failure (``ERROR``, crash, garbage frames, invalid output, timeout);
+* ``fatal`` -- the job must be killed (``FATAL``, protocol violations, rate limit, bad job home,
+  a worker that cannot be executed).
+
+The worker's process group is killed when the attempt ends, whatever the outcome.
+"""
+import asyncio
+import collections
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from disco.master.jobhome import JobHomeError
+from disco.master.jsontypes import is_int
+from disco.master.names import duration, hexhash
+from disco.master.outputs import DataOutput, DirOutput, index_labels, index_line
+from disco.protocol import VERSION, ProtocolError, encode, read_message_async
+from disco.settings import DiscoSettings
+
+FIRST_REQUEST_TIMEOUT = 30
+LAST_WORDS_MAX = 100 * 1024
+LAST_WORDS_WAIT = 10
+MSG_SLOW_RATE = 5       # more MSGs than this in one second: each reply waits MSG_DELAY
+MSG_KILL_RATE = 10      # this many MSGs in one second: the job is killed
+MSG_DELAY = 0.2
+
+
+@dataclass
+class Outcome:
+    kind: str            # "done" | "error" | "fatal"
+    message: str = ""
+    outputs: list = field(default_factory=list)
+
+
+@dataclass
+class ClusterInfo:
+    """What a worker is told about the cluster in its TASK reply."""
+
+    master: str
+    disco_port: int
+    put_port: int
+    disco_data: str
+    ddfs_data: str
+
+
+class WorkerHost:
+    """Runs task attempts on nodes through ``backend``, logging task events to ``events``."""
+
+    def __init__(self, backend, events, cluster):
+        self.backend = backend
+        self.events = events
+        self.cluster = cluster
+
+    async def run(self, task, node):
+        """Run one attempt of ``task`` (a :class:`disco.master.model.Task`) on ``node``."""
+        job = task.job
+        try:
+            home = await self.backend.prepare_jobhome(node, job.name, job.jobfile, job.worker)
+        except (JobHomeError, OSError) as e:
+            return Outcome("fatal", "Cannot set up the job home: %s" % e)
+        try:
+            proc = await self.backend.start_worker(node, [os.path.join(home, job.worker)],
+                                                   worker_env(job.jobenvs), home)
+        except OSError as e:
+            return Outcome("fatal", "Cannot start the worker: %s" % e)
+        try:
+            return await _Session(self, task, node, home, proc).converse()
+        finally:
+            proc.kill()
+            await proc.wait()
+
+
+def worker_env(jobenvs):
+    """The master's environment without Disco settings, plus ``jobenvs`` and ``DISCO_PYTHON``."""
+    env = {k: v for k, v in os.environ.items() if k not in DiscoSettings.defaults}
+    env["DISCO_PYTHON"] = sys.executable
+    env.update(jobenvs)
+    return env
+
+
+class _Session:
+    """The conversation with one worker process."""
+
+    def __init__(self, host, task, node, home, proc):
+        self.host, self.task, self.node, self.home, self.proc = host, task, node, home, proc
+        self.started = time.time()
+        self.index = []          # index file lines of local outputs
+        self.data_outputs = []
+        self.msg_times = collections.deque()
+        self.greeted = False
+
+    async def converse(self):
+        while True:
+            timeout = None if self.greeted else FIRST_REQUEST_TIMEOUT
+            try:
+                message = await asyncio.wait_for(read_message_async(self.proc.output), timeout)
+            except asyncio.TimeoutError:
+                return Outcome("error", "Worker did not send a request within %d seconds" % timeout)
+            except ProtocolError as e:
+                words = await self._last_words(e.data)
+                return Outcome("error", "Worker died. Last words: %s" % words)
+            if message is None:
+                code = await self.proc.wait()
+                return Outcome("error", "Worker crashed! (exit code: %d)" % code)
+            msg_type, payload = message
+            if not self.greeted and msg_type != "WORKER":
+                return Outcome("fatal", "Worker sent %s before WORKER" % msg_type)
+            handler = getattr(self, "on_" + msg_type, None)
+            if handler is None:
+                return Outcome("fatal", "Worker sent an unknown message type %s" % msg_type)
+            try:
+                outcome = await handler(payload)
+            except ValueError as e:
+                return Outcome("fatal", "Invalid %s message: %s" % (msg_type, e))
+            if outcome is not None:
+                return outcome
+
+    async def reply(self, msg_type, payload):
+        try:
+            self.proc.stdin.write(encode(msg_type, payload))
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # the worker is gone: the next read reports how it ended
+
+    async def _last_words(self, data):
+        async def more():
+            nonlocal data
+            while len(data) < LAST_WORDS_MAX:
+                chunk = await self.proc.output.read(LAST_WORDS_MAX - len(data))
+                if not chunk:
+                    return
+                data += chunk
+        try:
+            await asyncio.wait_for(more(), LAST_WORDS_WAIT)
+        except asyncio.TimeoutError:
+            pass
+        return data.decode("utf-8", "replace")
+
+    def event(self, kind, text):
+        self.host.events.add(self.task.job.name, "%s: [%s] %s" % (kind, self.task.name, text), self.node)
+
+    async def on_WORKER(self, payload):
+        _check(isinstance(payload, dict) and isinstance(payload.get("pid"), int), "expected {version, pid}")
+        if payload.get("version") != VERSION:
+            return Outcome("fatal", "Invalid worker version: %r" % (payload.get("version"),))
+        self.greeted = True
+        await self.reply("OK", "ok")
+
+    async def on_TASK(self, payload):
+        task, cluster = self.task, self.host.cluster
+        await self.reply("TASK", {
+            "taskid": task.taskid, "master": cluster.master, "disco_port": cluster.disco_port,
+            "put_port": cluster.put_port, "ddfs_data": cluster.ddfs_data,
+            "disco_data": cluster.disco_data, "stage": task.stage, "grouping": task.grouping,
+            "group": list(task.group), "jobfile": os.path.join(self.home, "jobfile"),
+            "jobname": task.job.name, "host": self.node})
+
+    async def on_INPUT(self, payload):
+        await self.reply("INPUT", self.task.inputs.reply(payload))
+
+    async def on_INPUT_ERR(self, payload):
+        remaining = self.task.inputs.fail(payload)
+        if remaining:
+            await self.reply("RETRY", remaining)
+        else:
+            await self.reply("FAIL", "")
+
+    async def on_MSG(self, payload):
+        _check(isinstance(payload, str), "expected a string")
+        now = time.monotonic()
+        self.msg_times.append(now)
+        while now - self.msg_times[0] >= 1:
+            self.msg_times.popleft()
+        if len(self.msg_times) >= MSG_KILL_RATE:
+            return Outcome("fatal", "Worker is behaving badly: %d messages in a second"
+                           % len(self.msg_times))
+        self.event("MSG", payload)
+        if len(self.msg_times) > MSG_SLOW_RATE:
+            await asyncio.sleep(MSG_DELAY)
+        await self.reply("OK", "ok")
+
+    async def on_OUTPUT(self, payload):
+        _check(isinstance(payload, list) and len(payload) == 3 and is_int(payload[0])
+               and isinstance(payload[1], str) and is_int(payload[2]), "expected [label, location, size]")
+        label, location, size = payload
+        if "://" in location:
+            self.data_outputs.append(DataOutput(label, size, (location,)))
+        elif location.startswith("/") or ".." in location.split("/") or not location:
+            return Outcome("error", "invalid_output: %r is not a path relative to the job home" % location)
+        else:
+            self.index.append(index_line(label, self._url("disco", location), size))
+        await self.reply("OK", "ok")
+
+    async def on_PING(self, payload):
+        await self.reply("OK", "pong")
+
+    async def on_DONE(self, payload):
+        outputs = [self._write_index()] if self.index else []
+        self.event("DONE", "Task finished in %s" % duration(time.time() - self.started))
+        return Outcome("done", outputs=outputs + self.data_outputs)
+
+    async def on_ERROR(self, payload):
+        _check(isinstance(payload, str), "expected a string")
+        return Outcome("error", payload)
+
+    async def on_FATAL(self, payload):
+        _check(isinstance(payload, str), "expected a string")
+        return Outcome("fatal", payload)
+
+    def _url(self, scheme, relpath):
+        """``<scheme>://<node>/disco/<node>/<HH>/<job>/<relpath>``."""
+        job = self.task.job.name
+        return "%s://%s/disco/%s/%s/%s/%s" % (scheme, self.node, self.node, hexhash(job), job, relpath)
+
+    def _write_index(self):
+        """Write the index file (temporary name, then rename); return its :class:`DirOutput`."""
+        name = ".disco/%s-%d-%d.results" % (self.task.stage, self.task.taskid, int(self.started * 1e6))
+        path = os.path.join(self.home, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        text = "".join(self.index)
+        with open(path + ".partial", "w") as f:
+            f.write(text)
+        os.replace(path + ".partial", path)
+        return DirOutput(self._url("dir", name), index_labels(text))
+
+
+def _check(ok, what):
+    if not ok:
+        raise ValueError(what)
+

@@ -1,0 +1,256 @@
+"""The classic map/reduce worker (``disco.worker.classic.worker`` of Disco 0.5, job pack v1).
+
+Parameters (each resolved by ``Worker.getitem``: jobarg > Job attribute > worker dict > default):
+``map``, ``map_init``, ``map_reader``, ``map_input_stream``, ``map_output_stream``, ``combiner``,
+``partition``, ``partitions``, ``reduce``, ``reduce_init``, ``reduce_reader``,
+``reduce_input_stream``, ``reduce_output_stream``, ``reduce_shuffle``, ``params``, ``sort``,
+``sort_buffer_size``, ``status_interval``, ``version``, plus the base worker's (SPEC §1.5).
+
+Stages (SPEC §2.14): ``map`` (one input; one output per partition label, or a single label-0
+output when ``partitions`` is falsy), ``map_shuffle``/``reduce_shuffle`` (group_node: inputs
+concatenated per label), ``reduce`` (the entries of its label, or of every label for ``'all'``
+inputs; one label-0 output). Output paths are relative: the master writes the index files.
+
+Job functions get these names when they lack them: the ``classic.func`` and ``task_io``
+functions, ``Task`` (the running task), ``get``/``put`` (OOB), ``this_name``, ``this_master``,
+``this_host``, ``this_partition``, ``this_inputs``, ``Params`` and the ``required_modules``.
+External (dict-valued) map/reduce programs are not supported yet.
+"""
+import operator
+import random
+import sys
+
+from disco import JOBPACK_VERSION1
+from disco.error import DiscoError
+from disco.util import (argcount, dsorted, globalize, inputlist, isiterable, iterify,
+                        ispartitioned, read_index)
+from disco.worker import Params, SerialInput, Worker as BaseWorker
+from disco.worker.classic import func
+from disco.worker.classic.func import (chain_reader, default_partition, disco_output_stream,
+                                       init, map_input_stream, map_output_stream,
+                                       reduce_input_stream, reduce_output_stream)
+from disco.worker.modutil import import_modules
+from disco.worker.task_io import StreamCombiner
+
+Task = None
+"""The running task (set on the node)."""
+
+SORT_BUFFER_RECORDS = 1000000
+
+
+def get(key):
+    """The out-of-band value of ``key`` stored by a task of this job."""
+    return Task.get(key)
+
+
+def put(key, value):
+    """Store an out-of-band ``value`` for ``key``."""
+    return Task.put(key, value)
+
+
+def this_name():
+    return Task.jobname
+
+
+def this_master():
+    return Task.master
+
+
+def this_host():
+    return Task.host
+
+
+def this_partition():
+    return Task.group_label
+
+
+def this_inputs():
+    """The replica URL lists of this task's inputs."""
+    return [input.locations for input in Worker.get_inputs()]
+
+
+def _python_version():
+    return "%d.%d" % sys.version_info[:2]
+
+
+class Worker(BaseWorker):
+    """The classic map/reduce worker (see the module doc)."""
+
+    jobpack_version = JOBPACK_VERSION1
+
+    def defaults(self):
+        defaults = super().defaults()
+        defaults.update({
+            "map": None, "map_init": init, "map_reader": None,
+            "map_input_stream": (map_input_stream,),
+            "map_output_stream": (map_output_stream, disco_output_stream),
+            "map_shuffle": None, "combiner": None,
+            "partition": default_partition, "partitions": 1,
+            "reduce": None, "reduce_init": init, "reduce_reader": chain_reader,
+            "reduce_input_stream": (reduce_input_stream,),
+            "reduce_output_stream": (reduce_output_stream, disco_output_stream),
+            "reduce_shuffle": None, "ext_params": {}, "params": Params(), "shuffle": None,
+            "sort": False, "sort_buffer_size": "10%", "status_interval": 100000,
+            "version": _python_version()})
+        return defaults
+
+    # -- client side ------------------------------------------------------------------------------
+
+    def jobdict(self, job, **jobargs):
+        """The v1 job dict: base fields plus ``input``, ``worker``, ``map?``, ``reduce?``,
+        ``reduce_shuffle?``, ``nr_reduces`` (SPEC §1.5)."""
+        def get(key, default=None):
+            return self.getitem(key, job, jobargs, default)
+        for stage in ("map", "reduce"):
+            if isinstance(get(stage), dict):
+                raise DiscoError("External %s programs are not supported yet" % stage)
+        has_map, has_reduce = bool(get("map")), bool(get("reduce"))
+        job_input = get("input", [])
+        if not isiterable(job_input):
+            raise DiscoError("Job 'input' is not a list of input locations, or a list of such "
+                             "lists: %r" % (job_input,))
+        input = inputlist(job_input, label=None if has_map else False, settings=job.settings)
+        if has_map:
+            nr_reduces = get("partitions") or 1
+        elif ispartitioned(input):
+            nr_reduces = 1 + max((label for dir in input for label, _url, _size in read_index(dir)),
+                                 default=0)
+        else:
+            nr_reduces = 1
+        jobdict = super().jobdict(job, **jobargs)
+        jobdict.update({"input": input, "worker": self.bin, "map?": has_map,
+                        "reduce?": has_reduce, "reduce_shuffle?": bool(get("reduce_shuffle")),
+                        "nr_reduces": nr_reduces})
+        return jobdict
+
+    # -- node side --------------------------------------------------------------------------------
+
+    def run(self, task, job, **jobargs):
+        """Resolve every parameter, give job functions their helper names, run the stage."""
+        global Task
+        Task = task
+        for key in self:
+            self[key] = self.getitem(key, job, jobargs)
+        if self["version"] != _python_version():
+            raise DiscoError("Python version mismatch: the job was submitted with Python %s, "
+                             "this node runs %s" % (self["version"], _python_version()))
+        namespace = {name: getattr(func, name) for name in func.__all__}
+        namespace.update({"Task": task, "get": get, "put": put, "this_name": this_name,
+                          "this_master": this_master, "this_host": this_host,
+                          "this_partition": this_partition, "this_inputs": this_inputs,
+                          "Params": Params})
+        namespace.update(import_modules(self["required_modules"]))
+        for key in self:
+            for fn in iterify(self[key]):
+                if callable(fn):
+                    globalize(fn, namespace)
+        stage = getattr(self, task.stage, None)
+        if stage is None:
+            raise DiscoError("The classic worker has no stage %r" % task.stage)
+        stage(task, self["params"])
+
+    def map(self, task, params):
+        """Map every input record; outputs per partition label (see the module doc)."""
+        if self["save_results"] and self["partitions"] and not self["reduce"]:
+            raise DiscoError("Storing partitioned map outputs in DDFS is not supported: "
+                             "set partitions=None or add a reduce")
+        entries = self.status_iter(self.input(task, open=self.opener("map", "in", params)),
+                                   "%d entries mapped")
+        self["map_init"](entries, params)
+        fn, combiner = self["map"], self["combiner"]
+        partitions, partition = self["partitions"], self["partition"]
+        adders, buffers = {}, {}
+
+        def add(label):
+            if label not in adders:
+                output = self.output(task, label, open=self.opener("map", "out", params))
+                adders[label] = output.file.fds[-1].add
+            return adders[label]
+
+        for entry in entries:
+            for k, v in fn(entry, params):
+                label = partition(k, partitions, params) if partitions else None
+                if combiner is None:
+                    add(label)(k, v)
+                    continue
+                buffer = buffers.setdefault(label, {})
+                for record in combiner(k, v, buffer, False, params) or ():
+                    add(label)(*record)
+        if combiner is not None:
+            for label, buffer in buffers.items():
+                for record in combiner(None, None, buffer, True, params) or ():
+                    add(label)(*record)
+
+    def shuffle(self, task, params):
+        """The shuffle stages: ``shuffle_<grouping>`` (only ``group_node`` exists)."""
+        method = getattr(self, "shuffle_%s" % task.grouping, None)
+        if method is None:
+            raise DiscoError("No shuffle for grouping %r" % task.grouping)
+        method(task, params)
+
+    map_shuffle = reduce_shuffle = shuffle
+
+    def shuffle_group_node(self, task, params):
+        self.shuffle_outputs(task)
+
+    def reduce_input(self, task, params):
+        """The reduce input: the entries of each index input that carry the input's label (all
+        of them for ``'all'``), data inputs as they are; in random order, sorted by key when
+        ``sort``."""
+        label_map = self.labelled_input_map(task, self.get_inputs())
+        inputs = [replicas for group in label_map.values() for replicas in group]
+        random.shuffle(inputs)
+        red_in = SerialInput(inputs, task=task, open=self.opener("reduce", "in", params))
+        return self.sort(red_in, task) if self["sort"] else red_in
+
+    def reduce(self, task, params):
+        """Reduce the input into the task's single output (label 0)."""
+        red_in = self.status_iter(self.reduce_input(task, params), "%d entries reduced")
+        red_out = self.output(task, open=self.opener("reduce", "out", params)).file.fds[-1]
+        self["reduce_init"](red_in, params)
+        fn = self["reduce"]
+        if argcount(fn) < 3:
+            add = red_out.add
+            for k, v in fn(red_in, params):
+                add(k, v)
+        else:
+            fn(red_in, red_out, params)
+
+    def sort(self, input, task):
+        """``input`` sorted by key: an external merge sort in the task directory holding
+        ``sort_buffer_size`` records in memory (an int; size strings such as Disco's ``'10%'``
+        mean ``SORT_BUFFER_RECORDS``)."""
+        size = self["sort_buffer_size"]
+        size = size if isinstance(size, int) and size > 0 else SORT_BUFFER_RECORDS
+        self.send("MSG", "Sorting the input")
+        return dsorted(input, buffer_size=size, tempdir=task.path(""), key=operator.itemgetter(0))
+
+    def status_iter(self, iterator, message):
+        """``iterator``'s items; a MSG ``message % n`` every ``status_interval`` items and
+        ``"Done: " + message % n`` at the end."""
+        interval = self["status_interval"] or 0
+        n = 0
+        for n, item in enumerate(iterator, 1):
+            yield item
+            if interval and n % interval == 0:
+                self.send("MSG", message % n)
+        self.send("MSG", "Done: " + message % n)
+
+    def opener(self, mode, direction, params):
+        """``open(url)`` building the ``<mode>_input_stream`` + ``<mode>_reader`` chain (``in``)
+        or the ``<mode>_output_stream`` chain (``out``) as a StreamCombiner."""
+        if direction == "in":
+            streams = [s for s in iterify(self["%s_input_stream" % mode]) if s]
+            reader = self["%s_reader" % mode]
+            if reader:
+                streams.append(reader)
+        else:
+            streams = [s for s in iterify(self["%s_output_stream" % mode]) if s]
+
+        def open(url):
+            return StreamCombiner(url, streams, params)
+        return open
+
+
+if __name__ == "__main__":
+    Worker.main()
