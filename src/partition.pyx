@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Stable key hashing for partitioning map output (``disco.worker.classic.func.default_partition``).
+"""Partitioning map output: the stable key hash of ``default_partition`` and the compiled loop
+that routes what a map yields to its partitions (``map_output``, used by the classic worker).
 
 ``hash_key(key)`` is the same in every process, on every run and machine (unlike ``hash()``, which
 is salted per process), so all map tasks send a key to the same partition. Keys that compare equal
@@ -104,3 +105,90 @@ def partition(key, Py_ssize_t n):
     if n <= 0:
         raise ValueError("the number of partitions must be positive, not %d" % n)
     return <Py_ssize_t>(_hash(key, 0) % <uint64_t>n)
+
+
+# ------------------------------------------------------------------------------------------------
+# routing map output to partitions
+
+cdef extern from "Python.h":
+    bint PyTuple_CheckExact(object o)
+    Py_ssize_t PyTuple_GET_SIZE(object o)
+    PyObject* PyTuple_GET_ITEM(object o, Py_ssize_t i)
+    PyObject* PyDict_GetItemWithError(object d, object k) except? NULL
+    ctypedef struct PyObject
+
+MAX_COMBINER_KEYS = 1000000
+
+
+def map_output(entries, fn, params, partitions, partition, combiner, add_for, bint fast_partition,
+               bint fast_combiner, progress=None, Py_ssize_t interval=0,
+               Py_ssize_t max_keys=MAX_COMBINER_KEYS):
+    """Map every entry and route what the map yields to its partition; returns the entry count.
+
+    For each ``entry``, each ``(k, v)`` of ``fn(entry, params)`` gets ``label =
+    partition(k, partitions, params)`` (``None`` when ``partitions`` is falsy) and goes to
+    ``add_for(label)(k, v)`` -- or, with a ``combiner``, through the per-label buffer dict as
+    ``combiner(k, v, buffer, False, params)``, whose returned records are added, and a final
+    ``combiner(None, None, buffer, True, params)`` per label. ``progress(n)`` is called every
+    ``interval`` entries.
+
+    ``fast_partition``: ``partition`` is ``default_partition``, computed here (``hash_key(k) %
+    partitions``). ``fast_combiner``: ``combiner`` is ``sum_combiner``, done here as
+    ``buffer[k] = buffer.get(k, 0) + v``; a buffer holding ``max_keys`` keys is written out (its
+    partial sums) and emptied, so memory stays bounded -- reduces sum them again.
+    """
+    cdef Py_ssize_t nparts = partitions or 0
+    cdef Py_ssize_t n = 0
+    cdef dict adders = {}
+    cdef dict buffers = {}
+    cdef dict buf
+    cdef PyObject *old
+    cdef object k, v, label, adder
+    for entry in entries:
+        n += 1
+        if interval and n % interval == 0:
+            progress(n)
+        for kv in fn(entry, params):
+            if PyTuple_CheckExact(kv) and PyTuple_GET_SIZE(kv) == 2:
+                k = <object>PyTuple_GET_ITEM(kv, 0)
+                v = <object>PyTuple_GET_ITEM(kv, 1)
+            else:
+                k, v = kv
+            if nparts == 0:
+                label = None
+            elif fast_partition:
+                label = <Py_ssize_t>(_hash(k, 0) % <uint64_t>nparts)
+            else:
+                label = partition(k, nparts, params)
+            if combiner is None:
+                adder = adders.get(label)
+                if adder is None:
+                    adder = adders[label] = add_for(label)
+                adder(k, v)
+                continue
+            buf = buffers.get(label)
+            if buf is None:
+                buf = buffers[label] = {}
+            if fast_combiner:
+                old = PyDict_GetItemWithError(buf, k)
+                buf[k] = (0 if old == NULL else <object>old) + v
+                if len(buf) >= max_keys:
+                    _emit(adders, add_for, label, buf.items())
+                    buf.clear()
+            else:
+                out = combiner(k, v, buf, False, params)
+                if out:
+                    _emit(adders, add_for, label, out)
+    for label, buf in buffers.items():
+        out = combiner(None, None, buf, True, params)
+        if out:
+            _emit(adders, add_for, label, out)
+    return n
+
+
+cdef _emit(dict adders, add_for, label, records):
+    adder = adders.get(label)
+    if adder is None:
+        adder = adders[label] = add_for(label)
+    for record in records:
+        adder(*record)

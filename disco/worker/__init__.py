@@ -43,7 +43,8 @@ active_task = None
 class Channel(object):
     """The worker's end of the protocol: requests written to ``out``, replies read from ``inp``
     (binary streams). At most ``MSG_RATE`` ``MSG`` requests go out in any second; one beyond
-    that is held and joined to the next (or sent before DONE/ERROR/FATAL)."""
+    that is held and joined to the next, or sent right before DONE/ERROR/FATAL (one more than
+    ``MSG_RATE`` stays well under the master's limit, so the final message never waits)."""
 
     def __init__(self, out, inp):
         self.out, self.inp = out, inp
@@ -54,24 +55,20 @@ class Channel(object):
         """Send a request; its reply ``(type, payload)``."""
         if msg_type == "MSG":
             self.pending.append(str(payload))
-            return self.flush_messages(wait=False)
-        self.flush_messages(wait=False)
+            return self.flush_messages()
+        self.flush_messages()
         return self._exchange(msg_type, payload)
 
     def post(self, msg_type, payload=""):
         """Send a final message (DONE, ERROR, FATAL): the master does not reply."""
-        self.flush_messages(wait=True)
+        self.flush_messages(force=True)
         self._write(msg_type, payload)
 
-    def flush_messages(self, wait=True):
+    def flush_messages(self, force=False):
         if not self.pending:
             return "OK", "ok"
-        if len(self.sent) == MSG_RATE:
-            delay = self.sent[0] + 1.0 - time.monotonic()
-            if delay > 0:
-                if not wait:
-                    return "OK", "ok"
-                time.sleep(delay)
+        if len(self.sent) == MSG_RATE and not force and self.sent[0] + 1.0 > time.monotonic():
+            return "OK", "ok"
         text, self.pending = "\n".join(self.pending), []
         if len(text) > MAX_MSG:
             text = text[:MAX_MSG // 2] + "\n[... %d characters cut ...]\n" % (len(text) - MAX_MSG) \

@@ -21,6 +21,7 @@ import random
 import sys
 
 from disco import JOBPACK_VERSION1
+from disco._partition import map_output
 from disco.error import DiscoError
 from disco.util import (argcount, dsorted, globalize, inputlist, isiterable, iterify,
                         ispartitioned, read_index)
@@ -154,32 +155,20 @@ class Worker(BaseWorker):
         if self["save_results"] and self["partitions"] and not self["reduce"]:
             raise DiscoError("Storing partitioned map outputs in DDFS is not supported: "
                              "set partitions=None or add a reduce")
-        entries = self.status_iter(self.input(task, open=self.opener("map", "in", params)),
-                                   "%d entries mapped")
+        entries = self.input(task, open=self.opener("map", "in", params))
         self["map_init"](entries, params)
-        fn, combiner = self["map"], self["combiner"]
-        partitions, partition = self["partitions"], self["partition"]
-        adders, buffers = {}, {}
+        partition, combiner = self["partition"], self["combiner"]
 
-        def add(label):
-            if label not in adders:
-                output = self.output(task, label, open=self.opener("map", "out", params))
-                adders[label] = output.file.fds[-1].add
-            return adders[label]
+        def add_for(label):
+            return self.output(task, label, open=self.opener("map", "out", params)).file.fds[-1].add
 
-        for entry in entries:
-            for k, v in fn(entry, params):
-                label = partition(k, partitions, params) if partitions else None
-                if combiner is None:
-                    add(label)(k, v)
-                    continue
-                buffer = buffers.setdefault(label, {})
-                for record in combiner(k, v, buffer, False, params) or ():
-                    add(label)(*record)
-        if combiner is not None:
-            for label, buffer in buffers.items():
-                for record in combiner(None, None, buffer, True, params) or ():
-                    add(label)(*record)
+        def progress(n):
+            self.send("MSG", "%d entries mapped" % n)
+
+        n = map_output(entries, self["map"], params, self["partitions"], partition, combiner, add_for,
+                       partition is default_partition, combiner is func.sum_combiner,
+                       progress, self["status_interval"] or 0)
+        self.send("MSG", "Done: %d entries mapped" % n)
 
     def shuffle(self, task, params):
         """The shuffle stages: ``shuffle_<grouping>`` (only ``group_node`` exists)."""
