@@ -21,9 +21,10 @@ import sys
 import time
 import traceback
 import zipfile
-from itertools import count, islice
+from itertools import islice
 
 from disco import protocol
+from disco._streams import Counted
 from disco.error import DataError, DiscoError
 from disco.fileutils import AtomicFile, DiscoOutput, Wait
 from disco.util import isiterable, iskv, ispartitioned, merge, read_index
@@ -563,7 +564,8 @@ class InputIter(object):
             self.urls = iter(input)
         else:
             self.urls = iter([input])
-        self.last = start - 1
+        self._start = start
+        self.iter = None
         self.open = open or Input.default_opener(task=task)
         self.fd = None
         self.swap()
@@ -574,22 +576,42 @@ class InputIter(object):
     def __next__(self):
         while True:
             try:
-                self.last, item = next(self.iter)
-                return item
+                return next(self.iter)
             except DataError:
                 self.swap(traceback.format_exc())
             except StopIteration:
                 self.close()
                 raise
 
+    def records(self):
+        """A generator of the records: the same fail-over, without a Python call per record."""
+        while True:
+            try:
+                yield from self.iter
+                self.close()
+                return
+            except DataError:
+                error = traceback.format_exc()
+            while True:
+                try:
+                    self.swap(error)
+                    break
+                except Wait as w:
+                    time.sleep(w.retry_after)
+
+    @property
+    def last(self):
+        """Index of the last record delivered (-1 before the first)."""
+        return self.iter.last if self.iter is not None else self._start - 1
+
     def swap(self, error=None):
         """Open the next replica, positioned after the records already yielded."""
         self.close()
         for url in self.urls:
             try:
-                self.fd = self.open(url)
                 start = self.last + 1
-                self.iter = zip(count(start), islice(iter(self.fd), start, None))
+                self.fd = self.open(url)
+                self.iter = Counted(islice(iter(self.fd), start, None), start)
                 return
             except DataError:
                 error = traceback.format_exc()
@@ -613,13 +635,9 @@ class Input(object):
         self.input, self.task, self.kwds = input, task, kwds
 
     def __iter__(self):
-        iterator = None
         while True:
             try:
-                if iterator is None:
-                    iterator = self.input_iter(self.input)
-                yield from iterator
-                return
+                return self.input_iter(self.input).records()
             except Wait as w:
                 time.sleep(w.retry_after)
 
