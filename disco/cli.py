@@ -165,6 +165,80 @@ def cmd_job(args):
     print(_disco(args).submit(pack.dumps()))
 
 
+def _inputs(args, inputs):
+    """Inputs from the arguments, else from stdin (one input a line, whitespace-separated replicas);
+    with ``-j`` they are job names, replaced by the jobs' results."""
+    if not inputs and sys.stdin is not None and not sys.stdin.isatty():
+        inputs = [line.split() if len(line.split()) > 1 else line.strip()
+                  for line in sys.stdin.read().splitlines() if line.strip()]
+    if getattr(args, "job_mode", False):
+        disco = _disco(args)
+        return [url for name in inputs for url in disco.wait(_jobname(args, name))]
+    return list(inputs)
+
+
+def cmd_run(args):
+    """Instantiate ``module.JobClass`` (the current directory on ``sys.path``) and run it."""
+    from disco.util import reify
+    sys.path.insert(0, os.getcwd())
+    job = reify(args.jobclass)(name=args.name, master=_disco(args), settings=args.settings_obj)
+    jobargs = dict(args.param)
+    for key in ("map", "reduce", "save", "profile", "partitions"):
+        if getattr(args, key) is not None:
+            jobargs[key] = reify(getattr(args, key))
+    inputs = _inputs(args, args.inputs)
+    if inputs:
+        jobargs["input"] = inputs
+    if args.scheduler:
+        jobargs["scheduler"] = {k: ast.literal_eval(v) for k, v in args.scheduler}
+    print(job.run(**jobargs).name)
+
+
+def cmd_deref(args):
+    """Print the replica lists of inputs (index files and tags expanded), tab-separated."""
+    from disco.util import deref
+    master = args.settings_obj["DISCO_MASTER"] if args.resolve else None
+    _print_urls(deref(_inputs(args, args.inputs), resolve=args.resolve, master=master))
+
+
+def cmd_oob(args):
+    """``oob JOB`` lists the job's out-of-band keys; ``oob get KEY JOB`` prints a value."""
+    words = args.words
+    if words[0] == "get" and len(words) == 3:
+        value = _disco(args).oob_get(_jobname(args, words[2]), words[1])
+        if value is None:
+            raise DiscoError("no out-of-band value %r in job %s" % (words[1], words[2]))
+        sys.stdout.buffer.write(value if isinstance(value, bytes) else str(value).encode("utf-8"))
+        sys.stdout.flush()
+    elif len(words) == 1:
+        for key in _disco(args).oob_list(_jobname(args, words[0])):
+            print(key)
+    else:
+        raise DiscoError("usage: disco oob JOBNAME | disco oob get KEY JOBNAME")
+
+
+def cmd_pstats(args):
+    stats = _disco(args).profile_stats(_jobname(args, args.jobname), stream=sys.stdout)
+    stats.sort_stats(*(args.sort_stats or ["cumulative"])).print_stats()
+
+
+def cmd_test(args):
+    """Run test modules (``tests/<name>.py`` of DISCO_HOME, or paths) with pytest against the
+    master of the settings (``DISCO_MASTER`` is exported to them); the exit status is pytest's."""
+    import subprocess
+    tests = os.path.join(args.settings_obj["DISCO_HOME"], "tests")
+    paths = []
+    for name in args.tests or [tests]:
+        base, sep, rest = name.partition("::")
+        candidates = [base, os.path.join(tests, base), os.path.join(tests, base + ".py")]
+        found = next((c for c in candidates if os.path.exists(c)), None)
+        if found is None:
+            raise DiscoError("no test module %r (looked in %s)" % (base, tests))
+        paths.append(found + sep + rest)
+    env = dict(os.environ, DISCO_MASTER=str(args.settings_obj["DISCO_MASTER"]))
+    return subprocess.call([sys.executable, "-m", "pytest", "-q"] + paths, env=env)
+
+
 def parser():
     p = argparse.ArgumentParser(prog="disco", description="Control a Disco master and its jobs.")
     p.add_argument("-s", "--settings", help="settings file")
@@ -216,21 +290,60 @@ def parser():
     c.add_argument("-d", "--data", help="job data (@file reads a file)")
     c.add_argument("-D", "--dump-jobpack", action="store_true")
     c.set_defaults(fn=cmd_job)
+    _job_parsers(sub)
     return p
+
+
+def _job_parsers(sub):
+    """The sub-commands ``run``, ``deref``, ``oob``, ``pstats`` and ``test``."""
+    c = sub.add_parser("run", help="run a job class: module.JobClass [input ...]")
+    c.add_argument("jobclass")
+    c.add_argument("inputs", nargs="*")
+    c.add_argument("-n", "--name", help="prefix of the job name")
+    for short, name in (("-m", "map"), ("-r", "reduce"), (None, "save"), (None, "profile"),
+                        (None, "partitions")):
+        c.add_argument(*[o for o in (short, "--" + name) if o], help="the worker's %s parameter "
+                       "(a dotted name imported, or a Python expression)" % name)
+    c.add_argument("-S", "--scheduler", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
+    c.add_argument("-P", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="a job argument (a string)")
+    c.add_argument("-j", "--job-mode", action="store_true", help="inputs are job names: use their results")
+    c.set_defaults(fn=cmd_run)
+    c = sub.add_parser("deref", help="expand inputs (index files, tags) to replica lists")
+    c.add_argument("inputs", nargs="*")
+    c.add_argument("-r", "--resolve", action="store_true", help="print http URLs")
+    c.add_argument("-j", "--job-mode", action="store_true", help="inputs are job names: use their results")
+    c.set_defaults(fn=cmd_deref)
+    c = sub.add_parser("oob", help="list out-of-band keys of a job (oob get KEY JOB prints one)")
+    c.add_argument("words", nargs="+", metavar="JOBNAME | get KEY JOBNAME")
+    c.set_defaults(fn=cmd_oob)
+    c = sub.add_parser("pstats", help="print the profile statistics of a job")
+    c.add_argument("jobname")
+    c.add_argument("-k", "--sort-stats", action="append", default=[], help="sort key (repeatable)")
+    c.set_defaults(fn=cmd_pstats)
+    c = sub.add_parser("test", help="run test modules against the master")
+    c.add_argument("tests", nargs="*")
+    c.set_defaults(fn=cmd_test)
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
     args.settings_obj = _settings(args)
+    return run_command(args, getattr(args, "fn", cmd_default), "disco")
+
+
+def run_command(args, fn, prog):
+    """``fn(args)`` as both command lines run it: ``-v`` prints every setting first and lets
+    errors through; otherwise an error prints ``<prog>: <message>`` and the exit status is 1."""
     if args.verbose:
         for key in sorted(DiscoSettings.defaults):
             print("%s = %s" % (key, args.settings_obj[key]))
     try:
-        return getattr(args, "fn", cmd_default)(args) or 0
-    except (DiscoError, OSError) as e:
+        return fn(args) or 0
+    except (DiscoError, OSError, ValueError) as e:
         if args.verbose:
             raise
-        print("disco: %s" % e, file=sys.stderr)
+        print("%s: %s" % (prog, e), file=sys.stderr)
         return 1
 
 

@@ -3,9 +3,10 @@
 Contract:
 * ``request(method, url, ...)`` returns a ``requests.Response`` with a 2xx status (redirects
   followed). Connection failures and ``503`` replies are retried with a random back-off (up to
-  ``RETRIES`` tries, each pause at most ``BACKOFF_CAP`` seconds); a refused connection means
-  nothing listens there, so it gets only ``REFUSED_RETRIES`` quick tries. Any other non-2xx status,
-  or the last failure, raises ``CommError(body, url, status)`` (``status`` None: no HTTP reply).
+  ``RETRIES`` tries, each pause at most ``BACKOFF_CAP`` seconds); a refused connection, or a host
+  name that does not exist, means nothing listens there, so it gets only ``REFUSED_RETRIES`` quick
+  tries. Any other non-2xx status, or the last failure, raises ``CommError(body, url, status)``
+  (``status`` None: no HTTP reply).
 * ``download(url, ...)`` -> the body as bytes; ``offset`` asks for a byte range.
 * ``open_url(url)`` -> a binary file object on an http(s) URL or a local path: ``read(n)``,
   ``seek``/``tell``, ``size`` (``len()``), ``url``; iterating it yields text lines (UTF-8,
@@ -16,6 +17,7 @@ Contract:
 import io
 import os
 import random
+import socket
 import time
 
 from disco.error import CommError
@@ -34,14 +36,15 @@ _IDENTITY = {"Accept-Encoding": "identity"}
 
 
 def _refused(exc):
-    """True if the chain of ``exc`` holds a ConnectionRefusedError."""
+    """True if the chain of ``exc`` holds a ConnectionRefusedError or an unknown host name."""
     stack, seen = [exc], set()
     while stack:
         e = stack.pop()
         if id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, ConnectionRefusedError):
+        if isinstance(e, ConnectionRefusedError) or (
+                isinstance(e, socket.gaierror) and e.errno == socket.EAI_NONAME):
             return True
         stack.extend(x for x in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
                      if isinstance(x, BaseException))

@@ -105,11 +105,9 @@ class Disco(object):
 
     @property
     def ddfs(self):
-        try:
-            from disco.ddfs import DDFS
-        except ImportError:
-            raise DiscoError("DDFS is not available yet")
-        return DDFS(self.master)
+        """A :class:`disco.ddfs.DDFS` client of this master."""
+        from disco.ddfs import DDFS
+        return DDFS(self.master, proxy=self.proxy, settings=self.settings)
 
     def nodeinfo(self):
         return self._get("/disco/ctrl/nodeinfo")
@@ -168,14 +166,30 @@ class Disco(object):
         return _event_iter(data, offset)
 
     def oob_get(self, jobname, key):
-        raise DiscoError("Out-of-band results need DDFS, which is not available yet")
+        """The out-of-band value (bytes) a task of the job stored for ``key``; None if none."""
+        return util.load_oob(self.master, _jobname(jobname), key)
 
     def oob_list(self, jobname):
-        raise DiscoError("Out-of-band results need DDFS, which is not available yet")
+        """The out-of-band keys of the job (blob names in its OOB tag, newest first)."""
+        from disco.ddfs import DDFS
+        ddfs = self.ddfs
+        return list(dict.fromkeys(ddfs.blob_name(replicas[0])
+                                  for replicas in ddfs.blobs(DDFS.job_oob(_jobname(jobname)))))
 
     def profile_stats(self, jobname, mode="", stream=sys.stdout):
-        raise DiscoError("Profile results are out-of-band data, which needs DDFS "
-                         "(not available yet)")
+        """The ``pstats.Stats`` of the job's tasks run with ``profile=True`` (OOB keys
+        ``profile-<task uid>``); ``mode`` ('map', 'reduce', ...) keeps the stages starting with
+        it. JobError when there is none."""
+        import marshal
+        import pstats
+        prefix = "profile-%s" % mode
+        keys = [key for key in self.oob_list(jobname) if key.startswith(prefix)]
+        if not keys:
+            raise JobError(_jobname(jobname), "No profile data")
+        stats = pstats.Stats(stream=stream)
+        for key in keys:
+            stats.add(_ProfileData(marshal.loads(self.oob_get(jobname, key))))
+        return stats
 
     def results(self, jobspec, timeout=2000):
         """Status and results of one job (a Job or name): ``(status, results)``; of a list of
@@ -236,6 +250,16 @@ class Disco(object):
     def result_iterator(self, *args, **kwargs):
         kwargs["ddfs"] = self.master
         return result_iterator(*args, **kwargs)
+
+
+class _ProfileData(object):
+    """Profile statistics as ``pstats.Stats.add`` takes them (a cProfile file, loaded)."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    def create_stats(self):
+        pass
 
 
 def _jobname(job):

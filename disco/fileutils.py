@@ -5,6 +5,7 @@ v1 and v2 layouts). ``DiscoOutputStream(stream)`` writes the version set by ``DI
 (default 2, ours: lz4 + compact typed records); version 1 is Disco 0.5's format, for clusters that
 mix this implementation with the original; version 0 is the old netstring text format.
 """
+import io
 import os
 
 from disco._streams import DiscoOutputStream_v1, DiscoOutputStream_v2  # noqa: F401
@@ -158,3 +159,35 @@ class DiscoOutput(object):
             self.close()
         else:
             self.fd.abort()
+
+
+class Chunker(object):
+    """Records re-encoded as independent record streams ("chunks", for ``ddfs chunk``): a chunk
+    is closed once its written plus buffered size exceeds ``chunk_size`` bytes. Written in
+    ``version`` (-1: ``DISCO_STREAM_VERSION``; chunks are never version 0, which means 1 here)."""
+
+    def __init__(self, chunk_size=CHUNK_SIZE, max_record_size=MAX_RECORD_SIZE, version=-1):
+        self.chunk_size = chunk_size
+        self.max_record_size = max_record_size
+        self.version = (default_stream_version() if version == -1 else version) or 1
+
+    def _output(self, buffer):
+        return DiscoOutputStream(buffer, version=self.version, max_record_size=self.max_record_size,
+                                 min_hunk_size=min(HUNK_SIZE, self.chunk_size))
+
+    def chunks(self, records):
+        """Each chunk of ``records`` as bytes (none for no records); ValueError for a record
+        larger than ``max_record_size``."""
+        buffer = out = None
+        for record in records:
+            if out is None:
+                buffer = io.BytesIO()
+                out = self._output(buffer)
+            out.append(record)
+            if out.size + out.hunk_size > self.chunk_size:
+                out.close()
+                yield buffer.getvalue()
+                out = None
+        if out is not None:
+            out.close()
+            yield buffer.getvalue()

@@ -113,11 +113,12 @@ class Task(object):
         return "%s://%s/disco/%s/%s/%s" % (scheme, self.host, self.jobpath, self.taskpath, name)
 
     def get(self, key):
-        """The out-of-band value stored for ``key`` in this job (needs DDFS)."""
+        """The out-of-band value (bytes) stored for ``key`` in this job, or None (SPEC §2.10)."""
         return load_oob(self.master, self.jobname, key)
 
     def put(self, key, value):
-        """Store the out-of-band ``value`` (bytes) for ``key`` (``[A-Za-z0-9_-@:]+``)."""
+        """Store the out-of-band ``value`` (bytes) for ``key`` (``[A-Za-z0-9_-@:]+``) in the
+        job's OOB tag ``disco:job:oob:<job>``; the newest value of a key wins."""
         if not _OOB_KEY.match(key):
             raise DiscoError("OOB key contains invalid characters (%s)" % key)
         save_oob(self.master, self.jobname, key, value)

@@ -3,7 +3,7 @@
 URL contract (SPEC §2.6): ``disco://H/disco/<rest>`` is node H's file ``DISCO_DATA/<rest>``
 (``/ddfs/<rest>`` likewise under ``DDFS_DATA``), served over HTTP at
 ``http://H:DISCO_PORT/disco/<rest>``; ``dir://H/<path>`` is an index file at the same places;
-``tag://`` names a DDFS tag (DDFS is not available yet: expanding one raises DiscoError).
+``tag://`` names a DDFS tag, which input lists expand to its blobs' replica lists.
 An index file has one line per output, ``<label> <url> <size>`` (SPEC §2.4).
 """
 import functools
@@ -16,7 +16,6 @@ import operator
 import os
 import random
 import re
-import tempfile
 from collections import namedtuple
 from urllib.parse import urlsplit as _urlsplit
 
@@ -100,32 +99,22 @@ def kvgroup(kviter):
 
 
 def dsorted(iterable, buffer_size=1e6, tempdir=".", key=None):
-    """Sorted records of ``iterable``, spilling sorted runs of ``buffer_size`` records to
-    temporary files in ``tempdir`` (an external merge sort); ``key`` as for ``sorted``."""
-    from disco.fileutils import DiscoOutputStream
-    from disco.worker.task_io import disco_input_stream
+    """Sorted records of ``iterable``, spilling sorted runs of ``buffer_size`` records (or a size
+    string such as ``'64M'``) to temporary files in ``tempdir``: an external merge sort
+    (``disco.worker.sort``); ``key`` as for ``sorted``."""
+    from disco.worker.sort import sorted_records
+    return sorted_records(iterable, buffer_size, tempdir, key=key)
 
-    it = iter(iterable)
-    runs = []
-    try:
-        while True:
-            chunk = sorted(itertools.islice(it, int(buffer_size)), key=key)
-            if len(chunk) < buffer_size and not runs:
-                yield from chunk
-                return
-            if not chunk:
-                break
-            run = tempfile.TemporaryFile(dir=tempdir)
-            out = DiscoOutputStream(run)
-            for record in chunk:
-                out.append(record)
-            out.close()
-            run.seek(0)
-            runs.append(run)
-        yield from merge(*(disco_input_stream(run, None, run.name) for run in runs), key=key)
-    finally:
-        for run in runs:
-            run.close()
+
+def disk_sort(worker, input, filename, sort_buffer_size="10%"):
+    """``(key, value)`` records of ``input`` sorted by key, in memory bounded by
+    ``sort_buffer_size`` (see ``disco.worker.sort``; no external ``sort`` program, keys of any
+    comparable type). Runs spill next to ``filename``; ``worker.send('MSG', ...)`` gets
+    progress messages when ``worker`` is given."""
+    from disco.worker.sort import sorted_records
+    progress = (lambda text: worker.send("MSG", text)) if worker is not None else None
+    return sorted_records(input, sort_buffer_size, os.path.dirname(filename) or ".",
+                          key=operator.itemgetter(0), progress=progress)
 
 
 # -- functions ------------------------------------------------------------------------------------
@@ -330,10 +319,12 @@ def parse_dir(dir, label=None, task=None):
 
 def inputexpand(input, label=None, settings=None):
     """Replica lists for one job input: ``dir://`` index files expand to their members (unless
-    ``label is False``), nested lists to their expansions, ``tag://`` needs DDFS."""
+    ``label is False``), nested lists to their expansions, a ``tag://`` URL (token forms
+    included) to the replica lists of every blob it reaches (a missing tag raises CommError)."""
     if isinstance(input, str) and input.startswith("tag://"):
-        raise DiscoError("Cannot expand %s: tag:// inputs need DDFS, which is not available yet"
-                         % input)
+        from disco.ddfs import DDFS
+        ddfs = DDFS(settings=settings)
+        return chainify(blobs for _tag, _tags, blobs in ddfs.findtags(input, ignore_missing=False))
     if ispartitioned(input) and label is not False:
         return [list(reps) for reps in zip(*(parse_dir(d, label=label) for d in iterify(input)))]
     if isiterable(input):
@@ -355,15 +346,34 @@ def deref(inputs, resolve=False, master=None):
         yield [urlresolve(u, master=master) for u in reps] if resolve else reps
 
 
-# -- out-of-band results (need DDFS) --------------------------------------------------------------
+def external(files):
+    """An external map/reduce program for a classic job: ``{'op': bytes of files[0], base name:
+    bytes, ...}`` (``disco.worker.classic.external.package``)."""
+    from disco.worker.classic.external import package
+    return package(files)
+
+
+# -- out-of-band results (SPEC §2.10) -------------------------------------------------------------
 
 
 def save_oob(host, name, key, value, ddfs=None):
-    raise DiscoError("Out-of-band results need DDFS, which is not available yet")
+    """Store ``value`` (bytes; str is UTF-8 encoded) as blob ``key`` in job ``name``'s OOB tag
+    ``disco:job:oob:<name>`` on the master ``host`` (a delayed tag update)."""
+    from disco.ddfs import DDFS
+    ddfs = ddfs or DDFS(host)
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    ddfs.push(DDFS.job_oob(name), [(value, key)], delayed=True)
 
 
 def load_oob(host, name, key):
-    raise DiscoError("Out-of-band results need DDFS, which is not available yet")
+    """The newest value stored for ``key`` in job ``name``'s OOB tag (bytes), or None."""
+    from disco.ddfs import DDFS
+    ddfs = DDFS(host)
+    for fd in ddfs.pull(DDFS.job_oob(name), blobfilter=lambda blob: blob == key):
+        with fd:
+            return fd.read()
+    return None
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-@:]")

@@ -7,6 +7,7 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 ==================  ===============================================================================
 ``server``          run the aiohttp application until SIGTERM/SIGINT; print the listening line
 ``routes``          the route table of SPEC §3.2 and its thin handlers
+``webui``           the web pages of SPEC §5 (static files in ``www/``, served at ``/``)
 ``master``          the composition root: settings, registry, events, cluster, scheduler, jobs
 ``jobs``            job submission, kill/clean/purge, results (long poll), jobinfo, joblist
 ``cluster``         config table, blacklists, runtime settings, node statistics (nodeinfo)
@@ -27,6 +28,7 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 ``events``          per-job JSON-lines event logs
 ``datafiles``       safe resolution of ``/disco/<path>`` requests under DISCO_DATA
 ``names``           job names, HH directory hashes, time formats
+``ddfs``            DDFS: the ``/ddfs/`` API, tags, blobs, GC, saved results (a package)
 ``embedded``        ``start_master``: a master subprocess for tests and the quick start
 ``daemon``          ``disco start|stop|status|restart|nodaemon`` support (pid file, log file)
 ==================  ===============================================================================

@@ -3,7 +3,8 @@
 The job's inputs become the outputs of the virtual ``input`` stage (index inputs are read to
 learn their labels). Each stage then groups the previous stage's outputs, creates one task per
 group (task ids numbered across the job), runs them all and records the stage results. The job
-results are the output URL lists of the last stage (the inputs for an empty pipeline).
+results are the output URL lists of the last stage (the inputs for an empty pipeline); with
+``save_results`` they are saved in DDFS and the results are ``["tag://disco:results:<job>"]``.
 
 Stages run one after the other: a stage flagged ``concurrent`` waits for the previous stage like
 any other (same results, less overlap).
@@ -17,6 +18,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from disco.master.ddfs.errors import DDFSError
 from disco.master.grouping import group
 from disco.master.jobinputs import InputError, job_outputs
 from disco.master.model import Task
@@ -32,7 +34,8 @@ class JobFailed(Exception):
 class Services:
     """What a coordinator uses: ``registry``, ``events``, ``scheduler``, ``host`` (the worker host),
     ``cluster`` (runtime settings and node counters), the ``data_roots`` and HTTP ``port`` used to
-    read index inputs, and ``retry_base`` (seconds)."""
+    read index inputs, ``retry_base`` (seconds) and ``ddfs`` (the master's DDFS, for
+    ``save_results``)."""
 
     registry: object
     events: object
@@ -42,6 +45,7 @@ class Services:
     data_roots: dict
     port: int
     retry_base: float
+    ddfs: object = None
 
 
 class Coordinator:
@@ -63,13 +67,19 @@ class Coordinator:
             self.s.registry.save_stage_results(self.job.name, "input", [o.result for o in outputs])
             for stage in self.spec.pipeline:
                 outputs = await self._run_stage(stage, outputs)
+            results = [o.result for o in outputs]
+            if self.spec.jobdict.get("save_results"):
+                results = await self.s.ddfs.save_results(self.job.name, outputs, self.s.data_roots,
+                                                         self.s.port)
+        except* DDFSError as failures:
+            self._end("dead", "ERROR: Job killed: saving the results in DDFS failed: %s"
+                      % failures.exceptions[0])
         except* (JobFailed, InputError) as failures:
             self._end("dead", "ERROR: Job killed: %s" % failures.exceptions[0])
         except* Exception as errors:
             self._end("dead", "ERROR: Job killed due to an internal exception: %r" % errors.exceptions[0])
         else:
-            self._end("ready", "READY: Job done in %s" % duration(time.time() - self.job.started),
-                      [o.result for o in outputs])
+            self._end("ready", "READY: Job done in %s" % duration(time.time() - self.job.started), results)
 
     def _end(self, status, message, results=()):
         self.s.registry.finish_job(self.job.name, status, results)

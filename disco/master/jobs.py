@@ -81,12 +81,14 @@ class Jobs:
         await asyncio.to_thread(shutil.rmtree, self.dir(name), True)
 
     async def purge(self, name):
-        """Clean the job and delete its data on every configured node."""
+        """Clean the job and delete its data on every configured node and its OOB tag."""
         if self.s.registry.job(name) is None:
             return
         await self.clean(name)
         for node in self.nodes():
             await asyncio.to_thread(self.backend.remove_job_data, node, name)
+        if self.s.ddfs is not None:
+            await self.s.ddfs.delete_oob(name)
 
     async def shutdown(self):
         """Kill every active job (the master is stopping)."""
@@ -132,7 +134,8 @@ class Jobs:
             waiting = known - running - done
             stages.append([stage, waiting if capped else 0, waiting, running, done, failed])
         return {"timestamp": timestamp(record.started), "active": record.status, "pipeline": stages,
-                "results": [url for result in record.results for url in result],
+                "results": [url for result in record.results
+                            for url in ([result] if isinstance(result, str) else result)],
                 "inputs": record.inputs, "worker": record.worker,
                 "hosts": self.s.registry.running_hosts(name), "owner": record.owner}
 

@@ -7,7 +7,7 @@ text the master replies as ``["error", "Job failed to start: <text>"]``.
 
 A v1 (classic) jobdict is translated into a pipeline by the table of SPEC §2.2; its ``input`` items
 become inputs with label 0 and size 0 (a replica list that starts with a ``dir://`` URL keeps only
-that URL). ``save_results`` needs DDFS, which this master does not provide yet: such jobs are refused.
+that URL). ``save_results`` saves in DDFS; HDFS (``save_info = "hdfs,..."``) is refused.
 """
 import io
 from dataclasses import dataclass
@@ -55,7 +55,9 @@ def parse(data):
         if key not in jobdict:
             raise SubmitError("jobpack missing key '%s'" % key)
     prefix = jobdict["prefix"]
-    if not isinstance(prefix, str) or not prefix or "/" in prefix or "." in prefix:
+    # '/' and '.' as Disco 0.5; whitespace too: job names go into index-file lines and URLs
+    if (not isinstance(prefix, str) or not prefix or "/" in prefix or "." in prefix
+            or any(c.isspace() for c in prefix)):
         raise SubmitError("invalid prefix")
     worker = jobdict["worker"]
     if (not isinstance(worker, str) or not worker or worker.startswith("/")
@@ -103,7 +105,8 @@ def _check_save(jobdict):
     _require(isinstance(save_results, bool), "invalid save_results")
     save_info = jobdict.get("save_info", "ddfs")
     _require(isinstance(save_info, str) and save_info.startswith(("ddfs", "hdfs")), "invalid save_info")
-    _require(not save_results, "save_results is not supported by this master yet (no DDFS)")
+    _require(not (save_results and save_info.startswith("hdfs")),
+             "save_info 'hdfs' is not supported by this master (results are saved in DDFS)")
 
 
 def v1_pipeline(jobdict):

@@ -1,5 +1,5 @@
 """The composition root: one :class:`Master` wires settings to the registry, event logs, cluster,
-scheduler, worker host and jobs. Create it inside the running event loop, once the HTTP port is
+scheduler, worker host, DDFS and jobs. Create it inside the running event loop, once the HTTP port is
 bound (workers are told the master's URL and port)."""
 import os
 
@@ -7,6 +7,7 @@ from disco.master.backends import LocalBackend
 from disco.master.cluster import Cluster
 from disco.master.config import ConfigFile
 from disco.master.coordinator import Services
+from disco.master.ddfs.service import DDFSMaster
 from disco.master.events import EventLog
 from disco.master.jobs import Jobs
 from disco.master.registry import Registry
@@ -31,17 +32,19 @@ class Master:
         default_table = [[settings["DISCO_LOCAL_NODE"], str(settings["DISCO_WORKERS"])]]
         self.cluster = Cluster(ConfigFile(settings["DISCO_MASTER_CONFIG"], default_table), self.registry,
                                self.scheduler, self.backend, int(settings["DISCO_MAX_FAILURE_RATE"]))
+        self.ddfs = DDFSMaster(settings, self.url, lambda: self.cluster.config)
         self.host = WorkerHost(self.backend, self.events, ClusterInfo(
             self.url, port, int(settings["DDFS_PUT_PORT"]), self.data_root, settings["DDFS_DATA"]))
         services = Services(self.registry, self.events, self.scheduler, self.host, self.cluster,
                             {"disco": self.data_root, "ddfs": settings["DDFS_DATA"]}, port,
-                            float(settings.get("DISCO_RETRY_BASE", 1)))
+                            float(settings.get("DISCO_RETRY_BASE", 1)), self.ddfs)
         self.jobs = Jobs(settings["DISCO_MASTER_ROOT"], services, self.backend,
                          lambda: list(self.cluster.config.nodes))
 
     async def shutdown(self):
-        """Kill the active jobs and their workers."""
+        """Kill the active jobs and their workers; stop DDFS GC."""
         await self.jobs.shutdown()
+        await self.ddfs.stop()
 
     def close(self):
         """Close the registry (after :meth:`shutdown` and after the HTTP server has stopped)."""

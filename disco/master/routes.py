@@ -11,8 +11,9 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from disco.master import datafiles
+from disco.master import datafiles, webui
 from disco.master.config import ConfigError
+from disco.master.ddfs import web as ddfs_web
 from disco.master.jobspec import SubmitError
 
 MAX_BODY = 32 * 1024 * 1024
@@ -54,6 +55,8 @@ def make_app(master):
         web.get("/disco/ctrl/get_stageresults", h.get_stageresults, allow_head=False),
         web.get("/disco/ctrl/{op}", _not_found, allow_head=False),
         web.get("/disco/{path:.*}", h.data_file, allow_head=False),
+        *ddfs_web.routes(master.ddfs),   # the DDFS API (SPEC §3.3): /ddfs/...
+        *webui.routes(master),      # the web pages (SPEC §5): /, /<page>.html, /css, /js
         web.route("*", "/{tail:.*}", _not_found),
     ])
     return app

@@ -4,7 +4,8 @@ Each scheme is a module ``disco.schemes.scheme_<scheme>`` (no scheme means ``fil
 ``open(url, task=None)`` -> a readable object (a binary file with ``read(n)`` whose iteration
 yields text lines, or for ``dir://`` an iterator of records) and ``input_stream(stream, size, url,
 params)`` -> ``(fd, size, url)``, the input stream ``task_input_stream`` dispatches to.
-Schemes: ``file``, ``http``, ``https``, ``raw``, ``disco``, ``dir``; ``tag`` needs DDFS.
+Schemes: ``file``, ``http``, ``https``, ``raw``, ``url``, ``hdfs`` (WebHDFS), ``disco``, ``dir``,
+``tag``.
 """
 import importlib
 

@@ -1,11 +1,15 @@
-"""``tag://name``: a DDFS tag. Tags expand to blob URLs before a job is submitted; this needs
-DDFS, which is not available yet."""
-from disco.error import DiscoError
+"""``tag://[user:token@][host/]name``: a DDFS tag. Job inputs and results name tags; input lists
+(``disco.util.inputlist``) expand them to the replica lists of their blobs before a job is
+submitted or results are read. Opening one directly yields the records of all its blobs, read as
+record streams with replica fail-over."""
 
 
 def open(url, task=None):
-    raise DiscoError("Cannot read %s: tag:// inputs need DDFS, which is not available yet" % url)
+    from disco.util import inputlist
+    from disco.worker import SerialInput
+    from disco.worker.task_io import StreamCombiner, chain_stream
+    return SerialInput(inputlist([url]), task=task, open=lambda u: StreamCombiner(u, chain_stream, None))
 
 
 def input_stream(fd, size, url, params):
-    return open(url)
+    return open(url), None, url

@@ -161,13 +161,16 @@ class Worker(dict):
             return getattr(job, key)
         return self.get(key, default)
 
+    def callables(self, job, jobargs):
+        """Every callable parameter value (items of list/tuple values too)."""
+        from disco.util import iterify
+        return [obj for key in self for obj in iterify(self.getitem(key, job, jobargs))
+                if callable(obj)]
+
     def get_modules(self, job, **jobargs):
         """The modspec of every callable parameter and of the job's class."""
-        from disco.util import iterify
         from disco.worker.modutil import find_modules
-        functions = [obj for key in self for obj in iterify(self.getitem(key, job, jobargs))
-                     if callable(obj)]
-        return find_modules(functions + [type(job)], exclude=["Task"])
+        return find_modules(self.callables(job, jobargs) + [type(job)], exclude=["Task"])
 
     # -- client side: the job pack ----------------------------------------------------------------
 
@@ -197,8 +200,9 @@ class Worker(dict):
 
     def jobzip(self, job, **jobargs):
         """The job home: the launcher, ``required_files`` (dict: ``{arcname: bytes}``; list: paths
-        copied to ``lib/``) and the shipped modules of ``required_modules`` (auto-detected when
-        None, and stored in this worker so tasks import the same)."""
+        copied to ``lib/``), the shipped modules of ``required_modules`` (auto-detected when
+        None, and stored in this worker so tasks import the same) and the user's modules that
+        define the job's functions (``defining_modules``)."""
         from disco.worker.modutil import module_files
 
         def get(key):
@@ -214,11 +218,19 @@ class Worker(dict):
                 home.write(path, os.path.join("lib", os.path.basename(path)))
         if get("required_modules") is None:
             self["required_modules"] = self.get_modules(job, **jobargs)
-        for item in get("required_modules"):
+        for item in list(get("required_modules")) + self.defining_modules(job, jobargs):
             if iskv(item) or (isinstance(item, list) and len(item) == 2):
                 for path, arcname in module_files(*item):
                     home.writepath(path, arcname)
         return home
+
+    def defining_modules(self, job, jobargs):
+        """The modspec of the user's modules that define the job's class and functions: always
+        shipped (functions travel by reference to them), whatever ``required_modules`` says."""
+        from disco.worker.modutil import locate_modules, parse_function
+        names = {getattr(parse_function(fn), "__module__", None)
+                 for fn in self.callables(job, jobargs) + [type(job)]}
+        return locate_modules(sorted(n for n in names if n and n != "__main__"))
 
     # -- node side --------------------------------------------------------------------------------
 

@@ -154,7 +154,10 @@ def locate_modules(modules, send_modules=True, paths=None):
 
 def module_files(name, path):
     """``(file path, arcname)`` of a shipped module and of its packages' ``__init__.py`` files:
-    arcnames are the absolute paths with the leading ``/`` dropped."""
+    arcnames are the absolute paths with the leading ``/`` dropped (the worker's ``PYTHONPATH``
+    holds this client's ``sys.path`` so rebased), or ``lib/<dotted path>`` when the module's
+    root directory is not on ``sys.path`` (``lib`` is on the worker's path too)."""
+    path = os.path.abspath(path)
     files = [path]
     directory = os.path.dirname(path)
     if os.path.basename(path) == "__init__.py":
@@ -164,6 +167,8 @@ def module_files(name, path):
         if os.path.isfile(init):
             files.append(init)
         directory = os.path.dirname(directory)
+    if directory not in {os.path.abspath(p) for p in sys.path}:  # the module's root directory
+        return [(f, os.path.join("lib", os.path.relpath(f, directory))) for f in files]
     return [(f, f.lstrip("/")) for f in files]
 
 

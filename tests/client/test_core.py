@@ -138,11 +138,12 @@ def test_wait_shows_events(disco, server, capsys):
     assert "t master READY: done" in out and "Status: [map] 0 pending, 0 waiting, 0 running, 2 done, 0 failed" in out
 
 
-def test_oob_needs_ddfs(disco):
-    for call in (lambda: disco.oob_get("j", "k"), lambda: disco.oob_list("j"),
-                 lambda: disco.profile_stats("j"), lambda: disco.ddfs):
-        with pytest.raises(DiscoError, match="DDFS"):
-            call()
+def test_oob_reads_the_jobs_oob_tag(disco, server):
+    server.routes[("GET", "/ddfs/tag/disco:job:oob:j")] = json_route({"urls": [], "user-data": {}})
+    assert disco.ddfs.url == server.url
+    assert disco.oob_list("j") == [] and disco.oob_get("j", "k") is None
+    with pytest.raises(JobError, match="No profile data"):
+        disco.profile_stats("j")
 
 
 def test_client_version():

@@ -25,8 +25,6 @@ def test_import_scheme_dispatch():
     assert schemes.import_scheme("https://h/p").__name__ == "disco.schemes.scheme_https"
     with pytest.raises(DiscoError, match="Unknown URL scheme"):
         schemes.import_scheme("gopher://h/p")
-    with pytest.raises(DiscoError, match="DDFS"):
-        schemes.open("tag://t")
 
 
 def test_raw_reads_as_bytes_and_lines():

@@ -125,12 +125,10 @@ def test_read_index_gz_and_corrupt(disco_env):
         list(util.read_index(bad))
 
 
-def test_inputlist_expands_dirs_nested_lists_and_rejects_tags(disco_env):
+def test_inputlist_expands_dirs_and_nested_lists(disco_env):
     url = write_index(str(disco_env / "data"), ["0 disco://n/disco/n/a 1\n", "1 disco://n/disco/n/b 1\n"])
     assert util.inputlist(["http://x", url]) == ["http://x", ["disco://n/disco/n/a"],
                                                  ["disco://n/disco/n/b"]]
     assert util.inputlist([url], label=1) == [["disco://n/disco/n/b"]]
     assert util.inputlist([url], label=False) == [url]
     assert util.inputlist([["http://a", "http://b"], [], ""]) == [["http://a", "http://b"]]
-    with pytest.raises(DiscoError, match="DDFS"):
-        util.inputlist(["tag://data"])

@@ -214,7 +214,7 @@ def test_profile_runs_the_task_under_cprofile(master):
                   map_reader=lambda fd, size, url: [("k", "v")])
     run_ = master.run_task(name, "map", [(0, ["raw://x"])])
     assert run_.status == "DONE", run_.error
-    assert any("Profile saved in" in m and "DDFS" in m for m in run_.messages)
+    assert any("Profile saved in" in m and "not stored as OOB data" in m for m in run_.messages)
 
 
 def test_reduce_shuffle_stage(master):

@@ -4,7 +4,8 @@ Parameters (each resolved by ``Worker.getitem``: jobarg > Job attribute > worker
 ``map``, ``map_init``, ``map_reader``, ``map_input_stream``, ``map_output_stream``, ``combiner``,
 ``partition``, ``partitions``, ``reduce``, ``reduce_init``, ``reduce_reader``,
 ``reduce_input_stream``, ``reduce_output_stream``, ``reduce_shuffle``, ``params``, ``sort``,
-``sort_buffer_size``, ``status_interval``, ``version``, plus the base worker's (SPEC §1.5).
+``sort_buffer_size``, ``status_interval``, ``ext_params``, ``version``, plus the base worker's
+(SPEC §1.5).
 
 Stages (SPEC §2.14): ``map`` (one input; one output per partition label, or a single label-0
 output when ``partitions`` is falsy), ``map_shuffle``/``reduce_shuffle`` (group_node: inputs
@@ -14,19 +15,22 @@ inputs; one label-0 output). Output paths are relative: the master writes the in
 Job functions get these names when they lack them: the ``classic.func`` and ``task_io``
 functions, ``Task`` (the running task), ``get``/``put`` (OOB), ``this_name``, ``this_master``,
 ``this_host``, ``this_partition``, ``this_inputs``, ``Params`` and the ``required_modules``.
-External (dict-valued) map/reduce programs are not supported yet.
+
+``sort=True`` sorts the reduce input by key in memory bounded by ``sort_buffer_size``
+(``disco.worker.sort``: runs spilled to the task directory and merged; no ``sort`` program, keys
+of any comparable type). A dict-valued ``map``/``reduce`` is an external program
+(``disco.worker.classic.external``; its files go to ``ext.map/``/``ext.reduce/`` of the job home).
 """
-import operator
 import random
 import sys
 
 from disco import JOBPACK_VERSION1
 from disco._partition import map_output
 from disco.error import DiscoError
-from disco.util import (argcount, dsorted, globalize, inputlist, isiterable, iterify,
+from disco.util import (argcount, disk_sort, globalize, inputlist, isiterable, iterify,
                         ispartitioned, read_index)
 from disco.worker import Params, SerialInput, Worker as BaseWorker
-from disco.worker.classic import func
+from disco.worker.classic import external, func
 from disco.worker.classic.func import (chain_reader, default_partition, disco_output_stream,
                                        init, map_input_stream, map_output_stream,
                                        reduce_input_stream, reduce_output_stream)
@@ -35,9 +39,6 @@ from disco.worker.task_io import StreamCombiner
 
 Task = None
 """The running task (set on the node)."""
-
-SORT_BUFFER_RECORDS = 1000000
-
 
 def get(key):
     """The out-of-band value of ``key`` stored by a task of this job."""
@@ -102,9 +103,6 @@ class Worker(BaseWorker):
         ``reduce_shuffle?``, ``nr_reduces`` (SPEC §1.5)."""
         def get(key, default=None):
             return self.getitem(key, job, jobargs, default)
-        for stage in ("map", "reduce"):
-            if isinstance(get(stage), dict):
-                raise DiscoError("External %s programs are not supported yet" % stage)
         has_map, has_reduce = bool(get("map")), bool(get("reduce"))
         job_input = get("input", [])
         if not isiterable(job_input):
@@ -123,6 +121,16 @@ class Worker(BaseWorker):
                         "reduce?": has_reduce, "reduce_shuffle?": bool(get("reduce_shuffle")),
                         "nr_reduces": nr_reduces})
         return jobdict
+
+    def jobzip(self, job, **jobargs):
+        """The base job home plus the files of external programs under ``ext.<stage>/``."""
+        home = super().jobzip(job, **jobargs)
+        for stage in ("map", "reduce"):
+            program = self.getitem(stage, job, jobargs)
+            if isinstance(program, dict):
+                for name, data in sorted(program.items()):
+                    home.writestr("ext.%s/%s" % (stage, name), data)
+        return home
 
     # -- node side --------------------------------------------------------------------------------
 
@@ -148,7 +156,13 @@ class Worker(BaseWorker):
         stage = getattr(self, task.stage, None)
         if stage is None:
             raise DiscoError("The classic worker has no stage %r" % task.stage)
-        stage(task, self["params"])
+        if isinstance(self.get(task.stage), dict):
+            external.prepare(self["ext_params"], task.stage, message=lambda text: self.send("MSG", text))
+            self[task.stage] = getattr(external, task.stage)
+        try:
+            stage(task, self["params"])
+        finally:
+            external.close()
 
     def map(self, task, params):
         """Map every input record; outputs per partition label (see the module doc)."""
@@ -206,13 +220,10 @@ class Worker(BaseWorker):
             fn(red_in, red_out, params)
 
     def sort(self, input, task):
-        """``input`` sorted by key: an external merge sort in the task directory holding
-        ``sort_buffer_size`` records in memory (an int; size strings such as Disco's ``'10%'``
-        mean ``SORT_BUFFER_RECORDS``)."""
-        size = self["sort_buffer_size"]
-        size = size if isinstance(size, int) and size > 0 else SORT_BUFFER_RECORDS
+        """``input`` sorted by key in memory bounded by ``sort_buffer_size`` (records, or a size
+        such as ``'64M'``/``'10%'``; see ``disco.worker.sort``), runs spilled to the task dir."""
         self.send("MSG", "Sorting the input")
-        return dsorted(input, buffer_size=size, tempdir=task.path(""), key=operator.itemgetter(0))
+        return disk_sort(self, input, task.path("sort.dl"), self["sort_buffer_size"])
 
     def status_iter(self, iterator, message):
         """``iterator``'s items; a MSG ``message % n`` every ``status_interval`` items and

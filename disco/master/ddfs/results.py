@@ -1,0 +1,50 @@
+"""Saving a job's results in DDFS (SPEC §6.6).
+
+Every local file listed in the index files of the last stage's outputs is copied into DDFS as a
+blob named ``<job>:<taskid>:<runid>:<file>`` (made safe) with ``DDFS_BLOB_REPLICAS`` replicas,
+the node that holds the file first; outputs that are URLs already are kept as they are. All of
+them become the URL list of the tag ``disco:results:<job>``, and the job's results are
+``["tag://disco:results:<job>"]``.
+"""
+import os
+import re
+
+from disco.master.ddfs.errors import DDFSError
+from disco.master.jobinputs import InputError, local_path, read_index
+from disco.master.outputs import DirOutput, url_host
+from disco.util import safe_name
+
+RESULTS_TAG = "disco:results:%s"
+_RUN = re.compile(r"-(\d+)-(\d+)\.results$")
+
+
+async def save_results(ddfs, jobname, outputs, data_roots, port):
+    """Save ``outputs`` of job ``jobname`` with the master's
+    :class:`~disco.master.ddfs.service.DDFSMaster` ``ddfs``; the job's results. ``data_roots``
+    and ``port`` locate index files (see ``disco.master.jobinputs``). Raises DDFSError."""
+    sets = []
+    for output in outputs:
+        if not isinstance(output, DirOutput):
+            sets.append(output.result)
+            continue
+        try:
+            text = await read_index(output.url, data_roots, port)
+        except InputError as e:
+            raise DDFSError(str(e)) from None
+        run = _RUN.search(output.url)
+        taskid, runid = run.groups() if run else ("0", "0")
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            url = line.split()[1]
+            path = local_path(url.split("://", 1)[-1].partition("/")[2], data_roots)
+            if path is None or not os.path.isfile(path):
+                raise DDFSError("cannot save %s in DDFS: not a local file" % url)
+            prefix = safe_name("%s:%s:%s:%s" % (jobname, taskid, runid, os.path.basename(path)))
+            try:
+                sets.append(await ddfs.blobs.store_file(path, prefix, prefer=[url_host(url)]))
+            except OSError as e:
+                raise DDFSError("cannot save %s in DDFS: %s" % (url, e)) from None
+    name = RESULTS_TAG % jobname
+    await ddfs.tags.put_urls(name, sets)
+    return ["tag://" + name]

@@ -1,0 +1,64 @@
+"""The master's web pages (SPEC §5): static HTML/CSS/JS files served from ``DISCO_WWW_ROOT``.
+
+The pages hold no data: their scripts fetch the JSON API (``/disco/ctrl/...``, ``/ddfs/...``) and
+build the DOM with ``textContent`` only. Routes: ``/`` (the status page), ``/<page>.html`` for the
+pages below, ``/css/<file>``, ``/js/<file>``, ``/images/<file>``. Every reply carries a strict
+Content-Security-Policy (scripts and styles from this origin only, no inline script), so even a
+rendering mistake cannot run markup that arrives in job data.
+"""
+import os
+
+from aiohttp import web
+
+PAGES = ("index", "job", "config", "ddfs", "tag")
+_FILE = r"[A-Za-z0-9_\-]+\.[A-Za-z0-9]+"
+_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
+          ".png": "image/png", ".svg": "image/svg+xml"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-cache",
+}
+
+
+PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "www")
+
+
+def www_root(master):
+    """The directory holding the pages: ``DISCO_WWW_ROOT`` (by default ``disco/master/www``), or
+    the pages installed with this package when that directory has no ``index.html``."""
+    root = master.settings.get("DISCO_WWW_ROOT") or PACKAGE_ROOT
+    return root if os.path.isfile(os.path.join(root, "index.html")) else PACKAGE_ROOT
+
+
+def routes(master):
+    """The routes of the web pages; register them before any catch-all route."""
+    root = www_root(master)
+
+    def serve(*parts):
+        path = os.path.join(root, *parts)
+        content_type = _TYPES.get(os.path.splitext(path)[1])
+        if content_type is None or not os.path.isfile(path):
+            raise web.HTTPNotFound(text="not found")
+        if content_type.startswith("text/"):
+            content_type += "; charset=utf-8"
+        return web.FileResponse(path, headers={**_HEADERS, "Content-Type": content_type})
+
+    async def index(request):
+        return serve("index.html")
+
+    async def page(request):
+        return serve(request.match_info["page"] + ".html")
+
+    async def asset(request):
+        return serve(request.match_info["dir"], request.match_info["file"])
+
+    pages = "|".join(PAGES)
+    return [
+        web.get("/", index),
+        web.get("/{page:(?:%s)}.html" % pages, page),
+        web.get("/{dir:(?:css|js|images)}/{file:%s}" % _FILE, asset),
+    ]
