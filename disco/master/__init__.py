@@ -12,8 +12,9 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 ``jobs``            job submission, kill/clean/purge, results (long poll), jobinfo, joblist
 ``cluster``         config table, blacklists, runtime settings, node statistics (nodeinfo)
 ``jobspec``         validation of a submitted job pack; v1 jobdict -> pipeline translation
-``coordinator``     one job: input stage, stages, groupings, retries, results
-``grouping``        the five groupings of SPEC §2.14
+``coordinator``     one job: input stage, the chain of stages, task retries, results
+``stages``          one stage: tasks from the previous stage's outputs (plain or concurrent)
+``grouping``        the five groupings of SPEC §2.14 (all outputs at once, or one at a time)
 ``outputs``         task outputs (data and dir/index outputs) and the inputs built from them
 ``jobinputs``       the job's inputs as outputs of the virtual ``input`` stage (reads index files)
 ``scheduler``       node slots, max_cores, blacklist, fair/fifo policies, first-run pinning

@@ -1,13 +1,13 @@
 """The job coordinator: runs one job from its inputs to its results (SPEC §2.14, §6.2, §6.4).
 
 The job's inputs become the outputs of the virtual ``input`` stage (index inputs are read to
-learn their labels). Each stage then groups the previous stage's outputs, creates one task per
-group (task ids numbered across the job), runs them all and records the stage results. The job
-results are the output URL lists of the last stage (the inputs for an empty pipeline); with
-``save_results`` they are saved in DDFS and the results are ``["tag://disco:results:<job>"]``.
-
-Stages run one after the other: a stage flagged ``concurrent`` waits for the previous stage like
-any other (same results, less overlap).
+learn their labels). The stages are chained :class:`disco.master.stages.StageRun` objects: each
+groups the previous stage's outputs into tasks (task ids numbered across the job) -- once the
+previous stage has finished, or, for a stage flagged ``concurrent``, as each producer task is done
+-- and records its results when it finishes. All task attempts of the job run in one task group,
+so a failure or a kill cancels them all. The job results are the output URL lists of the last
+stage (the inputs for an empty pipeline); with ``save_results`` they are saved in DDFS and the
+results are ``["tag://disco:results:<job>"]``.
 
 A task that fails recoverably is retried after ``min(n, 60) + random(0..30)`` times
 ``retry_base`` seconds (``DISCO_RETRY_BASE``, default 1) avoiding the nodes where it failed; more
@@ -19,11 +19,10 @@ import time
 from dataclasses import dataclass
 
 from disco.master.ddfs.errors import DDFSError
-from disco.master.grouping import group
 from disco.master.jobinputs import InputError, job_outputs
 from disco.master.model import Task
 from disco.master.names import duration, ordinal
-from disco.master.taskinputs import TaskInputs
+from disco.master.stages import StageRun
 
 
 class JobFailed(Exception):
@@ -54,6 +53,7 @@ class Coordinator:
     def __init__(self, job, spec, services):
         self.job, self.spec, self.s = job, spec, services
         self.next_taskid = 0
+        self._runs = None    # the task group of the job's task attempts
 
     def event(self, message, host="master"):
         self.s.events.add(self.job.name, message, host)
@@ -65,8 +65,8 @@ class Coordinator:
         try:
             outputs = await job_outputs(self.spec.inputs, self.s.data_roots, self.s.port)
             self.s.registry.save_stage_results(self.job.name, "input", [o.result for o in outputs])
-            for stage in self.spec.pipeline:
-                outputs = await self._run_stage(stage, outputs)
+            if self.spec.pipeline:
+                outputs = await self._run_pipeline(outputs)
             results = [o.result for o in outputs]
             if self.spec.jobdict.get("save_results"):
                 results = await self.s.ddfs.save_results(self.job.name, outputs, self.s.data_roots,
@@ -85,21 +85,34 @@ class Coordinator:
         self.s.registry.finish_job(self.job.name, status, results)
         self.event(message)
 
-    async def _run_stage(self, stage, outputs):
-        tasks = []
-        for key, inputs in group(stage.grouping, outputs):
-            tasks.append(Task(self.job, self.next_taskid, stage.name, stage.grouping, key,
-                              TaskInputs(inputs)))
-            self.s.registry.add_task(self.job.name, self.next_taskid, stage.name)
-            self.next_taskid += 1
-        self.event("Stage %s scheduled with %d tasks" % (stage.name, len(tasks)))
-        started = time.time()
-        async with asyncio.TaskGroup() as runs:
-            results = [runs.create_task(self._run_task(task)) for task in tasks]
-        outputs = [o for r in results for o in r.result()]
-        self.s.registry.save_stage_results(self.job.name, stage.name, [o.result for o in outputs])
-        self.event("Stage %s finished in %s" % (stage.name, duration(time.time() - started)))
-        return outputs
+    async def _run_pipeline(self, outputs):
+        """Run every stage on the job's input ``outputs``; return the last stage's outputs."""
+        stages = []
+        for spec in self.spec.pipeline:
+            stages.append(StageRun(self, spec, stages[-1] if stages else None))
+        async with asyncio.TaskGroup() as self._runs:
+            stages[0].feed(0, outputs)
+            stages[0].close()
+        return stages[-1].outputs()
+
+    def new_task(self, stage, key, inputs, admit):
+        """A new task of ``stage`` for group ``key`` with ``inputs``, registered."""
+        task = Task(self.job, self.next_taskid, stage.name, stage.grouping, key, inputs, admit=admit)
+        self.s.registry.add_task(self.job.name, self.next_taskid, stage.name)
+        self.next_taskid += 1
+        return task
+
+    def start(self, task, done):
+        """Run ``task`` in the job's task group; call ``done(outputs)`` when it is done."""
+        async def run():
+            done(await self._run_task(task))
+        self._runs.create_task(run())
+
+    def stage_finished(self, name, outputs, seconds):
+        """Record the results of stage ``name`` (its ``outputs``, done in ``seconds``)."""
+        self.s.registry.save_stage_results(self.job.name, name, [o.result for o in outputs])
+        self.event("Stage %s finished in %s" % (name, duration(seconds)))
+        self.s.scheduler.wake()     # concurrent stages after it may start tasks now
 
     async def _run_task(self, task):
         """Run ``task`` until it is done (return its outputs) or kills the job (raise JobFailed)."""

@@ -5,7 +5,9 @@ A job runs at most its ``max_cores`` tasks at once. On every change the free usa
 loaded first, are offered to the jobs in policy order; a job offers, for that node, a task pinned
 to it, else a task with an input replica on it, else any task it may run there. A task is pinned
 to its group's host on its first run when that host is a usable node; it never runs on a node
-where it failed, unless it has failed on every usable node (then that list is forgotten).
+where it failed, unless it has failed on every usable node (then that list is forgotten). A task
+with an ``admit`` predicate (a task of a concurrent stage) waits until it admits the job's running
+tasks per stage; :meth:`Scheduler.wake` re-offers the slots when such a predicate may have changed.
 
 Policies (``DISCO_SCHEDULER``): ``fifo`` serves the oldest job first; ``fair`` (default) serves
 the job with the fewest running tasks first (oldest first among equals) -- the steady state of
@@ -35,6 +37,7 @@ class Scheduler:
         self.blacklist = set()
         self.running = collections.defaultdict(list)     # node -> [task]
         self.job_running = collections.Counter()          # job name -> running tasks
+        self.stage_running = {}                           # job name -> Counter(stage -> running)
         self.waiting = collections.defaultdict(list)     # job name -> [_Request]
 
     def configure(self, nodes, blacklist):
@@ -72,6 +75,13 @@ class Scheduler:
         self.job_running[task.job.name] -= 1
         if not self.job_running[task.job.name]:
             del self.job_running[task.job.name]
+            del self.stage_running[task.job.name]
+        else:
+            self.stage_running[task.job.name][task.stage] -= 1
+        self._dispatch()
+
+    def wake(self):
+        """Offer the free slots again (an ``admit`` predicate may say yes now)."""
         self._dispatch()
 
     def _forget(self, request):
@@ -94,6 +104,7 @@ class Scheduler:
                     self._forget(request)
                     self.running[node].append(request.task)
                     self.job_running[jobname] += 1
+                    self.stage_running.setdefault(jobname, collections.Counter())[request.task.stage] += 1
                     request.future.set_result(node)
                     return True
         return False
@@ -117,6 +128,9 @@ class Scheduler:
         return None
 
     def _may_run(self, request, node):
+        admit = request.task.admit
+        if admit is not None and not admit(self.stage_running.get(request.task.job.name, {})):
+            return False
         if request.pin is not None and request.pin != node and self.usable(request.pin):
             return False
         failed = request.task.failed_hosts

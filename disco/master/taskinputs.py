@@ -1,25 +1,48 @@
 """The inputs of one task as the Worker Protocol serves them (``INPUT``, ``INPUT_ERR``; SPEC §2.11).
 
-Inputs are numbered from 0 in group order, replicas from 0 in URL order. Replicas are listed
-never-failed first, then by time of their last failure. Stages run one after the other here, so a
-task's input set is always final: every ``INPUT`` reply carries the flag ``"done"``.
+Inputs are numbered from 0 in the order they were added, replicas from 0 in URL order. Replicas
+are listed never-failed first, then by time of their last failure. A task of a plain stage gets
+a final input set at once; a task of a concurrent stage gets inputs while its producers finish
+(:meth:`TaskInputs.add`) until the set is closed (:meth:`TaskInputs.close`). Replies carry the
+flag ``"done"`` once the set is final, ``"more"`` before; a request whose selection is empty while
+the set is not final is deferred (:meth:`TaskInputs.wait_reply`) until inputs arrive or the set
+is closed.
 """
+import asyncio
 import itertools
 
 from disco.master.jsontypes import is_int
 
 
 class TaskInputs:
-    """``inputs`` is a list of :class:`disco.master.outputs.TaskInput`."""
+    """``inputs`` is a list of :class:`disco.master.outputs.TaskInput`; ``final=False`` leaves the
+    set open for :meth:`add` until :meth:`close`."""
 
-    def __init__(self, inputs):
+    def __init__(self, inputs, final=True):
         self.inputs = list(inputs)
-        self._failed = [{} for _ in self.inputs]   # per input: rep_id -> failure order
+        self.final = final
+        self._failed = [{} for _ in self.inputs]    # per input: rep_id -> failure order
         self._clock = itertools.count()
+        self._waiters = []   # futures of deferred requests
+
+    def add(self, inputs):
+        """Append ``inputs`` to an open set and answer the deferred requests."""
+        inputs = list(inputs)
+        if inputs and self.final:
+            raise ValueError("the input set is final")
+        self.inputs += inputs
+        self._failed += [{} for _ in inputs]
+        self._wake()
+
+    def close(self):
+        """Make the set final and answer the deferred requests."""
+        self.final = True
+        self._wake()
 
     def reply(self, request):
         """The ``INPUT`` reply payload for ``request`` (``""``, ``["include", ids]`` or
-        ``["exclude", ids]``); raises ValueError on a malformed request."""
+        ``["exclude", ids]``), or None when it must be deferred; raises ValueError on a malformed
+        request."""
         if request == "":
             ids = range(len(self.inputs))
         elif (isinstance(request, list) and len(request) == 2 and request[0] in ("include", "exclude")
@@ -28,7 +51,22 @@ class TaskInputs:
             ids = [i for i in range(len(self.inputs)) if (i in chosen) == (request[0] == "include")]
         else:
             raise ValueError("invalid INPUT request %r" % (request,))
-        return ["done", [[i, "ok", self.inputs[i].label, self._replicas(i)] for i in ids]]
+        if not ids and not self.final:
+            return None
+        return ["done" if self.final else "more",
+                [[i, "ok", self.inputs[i].label, self._replicas(i)] for i in ids]]
+
+    async def wait_reply(self, request):
+        """The reply to ``request`` once it need not be deferred any longer."""
+        while (payload := self.reply(request)) is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return payload
 
     def fail(self, request):
         """Mark replicas failed for ``[input_id, [rep_id, ...]]``; return the replicas not failed
@@ -48,3 +86,8 @@ class TaskInputs:
         order = sorted(range(len(self.inputs[input_id].urls)), key=lambda r: (r in failed, failed.get(r, 0)))
         return [[r, self.inputs[input_id].urls[r]] for r in order]
 
+    def _wake(self):
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)

@@ -10,7 +10,9 @@ process group, stdout merged into stderr), answers its requests and returns an :
 * ``fatal`` -- the job must be killed (``FATAL``, protocol violations, rate limit, bad job home,
   a worker that cannot be executed).
 
-The worker's process group is killed when the attempt ends, whatever the outcome.
+An ``INPUT`` request that must be deferred (SPEC §2.11) waits for the task's inputs to change,
+or for the worker to exit. The worker's process group is killed when the attempt ends, whatever
+the outcome.
 """
 import asyncio
 import collections
@@ -165,7 +167,23 @@ class _Session:
             "jobname": task.job.name, "host": self.node})
 
     async def on_INPUT(self, payload):
-        await self.reply("INPUT", self.task.inputs.reply(payload))
+        reply = self.task.inputs.reply(payload)
+        if reply is None:    # deferred: until inputs arrive or the set is closed
+            reply = await self._unless_exited(self.task.inputs.wait_reply(payload))
+            if reply is None:
+                return None  # the worker is gone: the next read reports how it ended
+        await self.reply("INPUT", reply)
+
+    async def _unless_exited(self, coroutine):
+        """The result of ``coroutine``, or None if the worker exits first."""
+        waiting = asyncio.ensure_future(coroutine)
+        exited = asyncio.ensure_future(self.proc.wait())
+        try:
+            await asyncio.wait((waiting, exited), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            exited.cancel()
+        return waiting.result() if waiting.done() and not waiting.cancelled() else None
 
     async def on_INPUT_ERR(self, payload):
         remaining = self.task.inputs.fail(payload)

@@ -1,17 +1,22 @@
 #!/bin/sh
 # A Disco worker in POSIX sh, for the master's tests: speaks the Worker Protocol 1.1.
 #
+# INPUT is requested with ["exclude", <ids seen>] until the reply's flag is "done".
 # Every input URL that is not dir:// is "produced": its last path segment "<label>-<word>" adds
 # the line <word> to this task's output file of that label. A dir:// input is "consumed": the
 # entries of the index with the input's label ("all": every entry) are concatenated into the
 # task's label-0 output. Before DONE the worker reports what it saw in one MSG:
-#   seen <stage> <taskid> group=<label>,<host> node=<host> jobhome=<yes|no> python=<yes|no> inputs=<label>@<url>;...
+#   seen <stage> <taskid> group=<label>,<host> node=<host> jobhome=<yes|no> python=<yes|no>
+#        replies=<flag>:<number of inputs>,... inputs=<label>@<url>;...
+# SLOW_STAGE=<stage>, SLOW_STEP=<s>: tasks of that stage sleep taskid * SLOW_STEP seconds before
+# their outputs. With TEST_DIR, each worker writes its pid to TEST_DIR/pid-<stage>-<taskid>.
 # BEHAVIOUR=forward: non-dir inputs are passed on as URL (data) outputs instead.
 # BEHAVIOUR=replicas: fails replicas 0 then 1 of input 0 (INPUT_ERR), PINGs, and reports the
 # replies in one MSG ("replies <RETRY reply>|<INPUT include reply>|<FAIL reply>|<PING reply>").
 # BEHAVIOUR=task: reports the TASK reply in one MSG ("task <reply>", with ' in place of ").
 # Other BEHAVIOURs (from jobenvs) misbehave: error, fatal, crash, garbage, sleep, flood, badoutput.
-# With ONCE=1 a misbehaviour happens once per job (marker files in TEST_DIR).
+# With ONCE=1 a misbehaviour happens once per job (marker files in TEST_DIR); with
+# BEHAVIOUR_STAGE=<stage> only in that stage.
 send() { printf '%s %d %s\n' "$1" "${#2}" "$2" >&2; }
 request() { send "$1" "$2"; IFS= read -r REPLY || exit 9; }
 
@@ -24,7 +29,9 @@ data=$(echo "$task" | sed 's/.*"disco_data": "\([^"]*\)".*/\1/')
 node=$(echo "$task" | sed 's/.*"host": "\([^"]*\)".*/\1/')
 group=$(echo "$task" | sed 's/.*"group": \[\([0-9]*\), "\([^"]*\)"\].*/\1,\2/')
 
+[ -n "$TEST_DIR" ] && echo $$ > "$TEST_DIR/pid-$stage-$taskid"
 behaviour=${BEHAVIOUR:-normal}
+[ -z "$BEHAVIOUR_STAGE" ] || [ "$stage" = "$BEHAVIOUR_STAGE" ] || behaviour=normal
 if [ "$ONCE" = 1 ]; then
     if [ -e "$TEST_DIR/$behaviour.done" ]; then behaviour=normal; else touch "$TEST_DIR/$behaviour.done"; fi
 fi
@@ -45,31 +52,44 @@ case $behaviour in
     badoutput) request OUTPUT '[0, "/etc/passwd", 10]'; send DONE '""'; exit 0 ;;
 esac
 
-request INPUT '""'
-items=$(echo "$REPLY" | grep -oE '\[[0-9]+, "ok", ("all"|[0-9]+), \[(\[[0-9]+, "[^"]*"\](, )?)*\]\]')
+ids=""
+flag=more
+replies=""
 out="out/$$"
 mkdir -p "$out"
 seen=""
 forward=""
-while IFS= read -r item; do
-    [ -n "$item" ] || continue
-    label=$(echo "$item" | sed -E 's/^\[[0-9]+, "ok", "?([a-z0-9]+)"?, .*/\1/')
-    url=$(echo "$item" | sed -E 's/^[^"]*"ok", [^,]*, \[\[[0-9]+, "([^"]*)".*/\1/')
-    seen="$seen$label@$url;"
-    case $url in
-        dir://*)
-            while read -r l u s; do
-                if [ "$label" = all ] || [ "$l" = "$label" ]; then cat "$data/${u#disco://*/disco/}"; fi
-            done < "$data/${url#dir://*/disco/}" >> "$out/$stage-$taskid-0" ;;
-        *)
-            if [ "$behaviour" = forward ]; then forward="$forward $label@$url"; continue; fi
-            word=${url##*/}
-            printf '%s\n' "${word#*-}" >> "$out/$stage-$taskid-${word%%-*}" ;;
-    esac
-done <<END
+while [ "$flag" != done ]; do
+    request INPUT "[\"exclude\", [$ids]]"
+    flag=$(echo "$REPLY" | sed -E 's/^INPUT [0-9]+ \["([a-z]+)".*/\1/')
+    items=$(echo "$REPLY" | grep -oE '\[[0-9]+, "ok", ("all"|[0-9]+), \[(\[[0-9]+, "[^"]*"\](, )?)*\]\]')
+    n=0
+    while IFS= read -r item; do
+        [ -n "$item" ] || continue
+        n=$((n + 1))
+        id=${item%%,*}; ids="$ids${ids:+, }${id#\[}"
+        label=$(echo "$item" | sed -E 's/^\[[0-9]+, "ok", "?([a-z0-9]+)"?, .*/\1/')
+        url=$(echo "$item" | sed -E 's/^[^"]*"ok", [^,]*, \[\[[0-9]+, "([^"]*)".*/\1/')
+        seen="$seen$label@$url;"
+        case $url in
+            dir://*)
+                while read -r l u s; do
+                    if [ "$label" = all ] || [ "$l" = "$label" ]; then cat "$data/${u#disco://*/disco/}"; fi
+                done < "$data/${url#dir://*/disco/}" >> "$out/$stage-$taskid-0" ;;
+            *)
+                if [ "$behaviour" = forward ]; then forward="$forward $label@$url"; continue; fi
+                word=${url##*/}
+                printf '%s\n' "${word#*-}" >> "$out/$stage-$taskid-${word%%-*}" ;;
+        esac
+    done <<END
 $items
 END
+    replies="$replies$flag:$n,"
+done
 
+if [ "$stage" = "$SLOW_STAGE" ]; then
+    sleep "$(awk "BEGIN { print $taskid * $SLOW_STEP }")" & wait
+fi
 for lu in $forward; do
     request OUTPUT "[${lu%%@*}, \"${lu#*@}\", 0]"
 done
@@ -79,5 +99,5 @@ for f in "$out"/*; do
 done
 jobhome=no; [ -e .jobhome ] && jobhome=yes
 python=no; [ -n "$DISCO_PYTHON" ] && python=yes
-request MSG "\"seen $stage $taskid group=$group node=$node jobhome=$jobhome python=$python inputs=$seen\""
+request MSG "\"seen $stage $taskid group=$group node=$node jobhome=$jobhome python=$python replies=$replies inputs=$seen\""
 send DONE '""'

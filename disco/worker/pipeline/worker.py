@@ -11,17 +11,19 @@ The jobdict gets ``worker``, ``pipeline`` (``[[name, grouping, concurrent], ...]
 into a one-replica list (the original sent it as is and the master refused the job), ``dir://``
 index inputs are kept for the master, ``tag://`` inputs expand to their blobs.
 
-A task of stage S runs (``run_stage``): ``state = S.init(interface, params)``; the labels of its
-inputs (index inputs expanded to the entries of the input's label, every entry for ``'all'``) in
-the order ``S.input_hook(state, sorted labels)`` returns; for each label ``S.process(interface,
-state, label, inp)`` once per input (records of one input, with replica fail-over), or once with
-all inputs of the label chained when ``S.combine`` (sorted by key in bounded memory when
-``S.sort``, see ``disco.worker.sort``); finally ``S.done(interface, state)``. Inputs are read
-through ``S.input_chain`` (default: ``[task_input_stream]`` for the first stage, which reads job
-inputs as lines or raw bytes, ``[task_input_stream, chain_reader]`` for later stages, which read
-records); ``interface.output(label)`` is the output for an int label, written through
-``S.output_chain`` (default ``[task_output_stream, disco_output_stream]``): use its ``add(k, v)``.
-``S.taskinfo`` is the running task's ``TaskInfo(jobname, host, stage, group, label)``.
+A task of stage S runs (``run_stage``): ``state = S.init(interface, params)``; it asks the master
+for inputs until the set is ``done`` (a task of a concurrent stage waits for its last producer this
+way); the labels of its inputs (index inputs expanded to the entries of the input's label, every
+entry for ``'all'``) in the order ``S.input_hook(state, sorted labels)`` returns; for each label
+``S.process(interface, state, label, inp)`` once per input (records of one input, with replica
+fail-over), or once with all inputs of the label chained when ``S.combine`` (sorted by key in
+bounded memory when ``S.sort``, see ``disco.worker.sort``); finally ``S.done(interface, state)``.
+Inputs are read through ``S.input_chain`` (default: ``[task_input_stream]`` for the first stage,
+which reads job inputs as lines or raw bytes, ``[task_input_stream, chain_reader]`` for later
+stages, which read records); ``interface.output(label)`` is the output for an int label, written
+through ``S.output_chain`` (default ``[task_output_stream, disco_output_stream]``): use its
+``add(k, v)``. ``S.taskinfo`` is the running task's ``TaskInfo(jobname, host, stage, group,
+label)``.
 """
 import collections
 import sys
