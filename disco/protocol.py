@@ -26,6 +26,21 @@ def encode(msg_type, payload=""):
     return b"%s %d %s\n" % (msg_type.encode("ascii"), len(body), body)
 
 
+def _header_read(head):
+    """Whether ``head``, the bytes read so far, is a whole header ``b'TYPE LEN '``; a newline
+    or an overlong header is a ProtocolError."""
+    if head.endswith(b"\n") or len(head) > _MAX_HEADER:
+        raise ProtocolError("malformed message header %r" % head[:40], head)
+    return head.endswith(b" ") and head.count(b" ") >= 2
+
+
+def _end_of_stream(head):
+    """End of stream before a header: None between messages, an error inside one."""
+    if head:
+        raise ProtocolError("end of stream inside a message header", head)
+    return None
+
+
 def _header(head):
     """``(type, length)`` from the bytes before the JSON payload (``b'TYPE LEN '``)."""
     parts = head.split(b" ")
@@ -52,15 +67,11 @@ def _payload(msg_type, body, head):
 def read_message(stream):
     """``(type, payload)`` of the next message of a binary file object; None at end of file."""
     head = b""
-    while not head.endswith(b" ") or head.count(b" ") < 2:
+    while not _header_read(head):
         c = stream.read(1)
         if not c:
-            if head:
-                raise ProtocolError("end of stream inside a message header", head)
-            return None
+            return _end_of_stream(head)
         head += c
-        if c == b"\n" or len(head) > _MAX_HEADER:
-            raise ProtocolError("malformed message header %r" % head[:40], head)
     msg_type, length = _header(head)
     body = b""
     while len(body) < length + 1:
@@ -74,15 +85,11 @@ def read_message(stream):
 async def read_message_async(reader):
     """As ``read_message`` for an ``asyncio.StreamReader``."""
     head = b""
-    while not head.endswith(b" ") or head.count(b" ") < 2:
+    while not _header_read(head):
         c = await reader.read(1)
         if not c:
-            if head:
-                raise ProtocolError("end of stream inside a message header", head)
-            return None
+            return _end_of_stream(head)
         head += c
-        if c == b"\n" or len(head) > _MAX_HEADER:
-            raise ProtocolError("malformed message header %r" % head[:40], head)
     msg_type, length = _header(head)
     try:
         body = await reader.readexactly(length + 1)
