@@ -1383,3 +1383,30 @@ cdef class Counted:
         item = next(self.it)
         self.last += 1
         return item
+
+
+@cython.final
+cdef class Records:
+    """The records of ``owner`` (a ``disco.worker.InputIter``) with its replica fail-over:
+    ``owner.iter`` (a Counted) is read at C speed; when it raises DataError, ``owner.failover()``
+    opens the next replica (positioned after the records delivered) and reading goes on there;
+    at the end ``owner.close()``."""
+    cdef object owner, it
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.it = owner.iter
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            try:
+                return next(self.it)
+            except DataError:
+                self.owner.failover()
+                self.it = self.owner.iter
+            except StopIteration:
+                self.owner.close()
+                raise

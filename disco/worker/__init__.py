@@ -15,6 +15,7 @@ at most ``MSG_RATE`` in any second (more are joined) so that the master's rate l
 """
 import collections
 import io
+import itertools
 import os
 import random
 import sys
@@ -24,7 +25,7 @@ import zipfile
 from itertools import islice
 
 from disco import protocol
-from disco._streams import Counted
+from disco._streams import Counted, Records
 from disco.error import DataError, DiscoError
 from disco.fileutils import AtomicFile, DiscoOutput, Wait
 from disco.util import isiterable, iskv, ispartitioned, merge, read_index
@@ -596,20 +597,18 @@ class InputIter(object):
                 raise
 
     def records(self):
-        """A generator of the records: the same fail-over, without a Python call per record."""
+        """An iterator of the records with the same fail-over, without a Python call per record
+        (``disco._streams.Records``, calling ``failover`` on DataError)."""
+        return Records(self)
+
+    def failover(self):
+        """After a DataError (being handled): open the next replica, waiting while busy."""
+        error = traceback.format_exc()
         while True:
             try:
-                yield from self.iter
-                self.close()
-                return
-            except DataError:
-                error = traceback.format_exc()
-            while True:
-                try:
-                    self.swap(error)
-                    break
-                except Wait as w:
-                    time.sleep(w.retry_after)
+                return self.swap(error)
+            except Wait as w:
+                time.sleep(w.retry_after)
 
     @property
     def last(self):
@@ -669,8 +668,8 @@ class SerialInput(Input):
     """Records of a sequence of inputs, one input after another."""
 
     def __iter__(self):
-        for input in self.input:
-            yield from Input(input, task=self.task, **self.kwds)
+        return itertools.chain.from_iterable(Input(input, task=self.task, **self.kwds)
+                                             for input in self.input)
 
 
 class ParallelInput(Input):
