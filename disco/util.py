@@ -17,7 +17,6 @@ import os
 import random
 import re
 from collections import namedtuple
-from urllib.parse import urlsplit as _urlsplit
 
 from disco._merge import merge  # noqa: F401  (compiled heapq.merge, used by MergedInput)
 from disco.error import DataError, DiscoError

@@ -11,6 +11,7 @@ from disco.error import JobError
 from disco.job import Job, JobChain
 from disco.util import kvgroup
 from disco.worker.classic.func import chain_reader, nop_map, sum_combiner, sum_reduce
+from masters import point_clients_at
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXT = ["the quick brown fox", "jumps over the lazy dog", "the dog sleeps", "a fox is quick"] * 5
@@ -22,8 +23,7 @@ def master(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     m = start_master(str(root / "root"), DISCO_WORKERS="2")
     patch = pytest.MonkeyPatch()
-    for key in ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT", "DISCO_DATA"):
-        patch.setenv(key, str(m.settings[key]))
+    point_clients_at(patch, m)
     yield m
     patch.undo()
     m.stop()

@@ -1,13 +1,12 @@
 """disco.job.JobPack and its compiled codec disco._jobpack (SPEC §1.3, §2.1)."""
 import io
 import json
-import math
 import os
 import struct
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from disco import _jobpack
 from disco.error import DiscoError

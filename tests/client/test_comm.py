@@ -1,5 +1,4 @@
 """disco.comm: requests with retries, streaming ranged readers, local files."""
-import io
 import socket
 import time
 

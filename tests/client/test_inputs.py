@@ -45,7 +45,6 @@ def test_exhausted_replicas_name_the_last_error():
 
 
 def test_input_waits_while_busy(monkeypatch):
-    import disco.worker as worker
     calls = []
 
     class Busy(InputIter):

@@ -1,5 +1,4 @@
 """End to end: jobs submitted to a real master (disco.master.embedded) with real workers."""
-import os
 import subprocess
 import sys
 
@@ -7,7 +6,7 @@ import pytest
 
 from client import jobs
 from disco.worker.classic.func import default_partition
-from disco.core import Disco, result_iterator
+from disco.core import result_iterator
 from disco.job import Job
 
 TEXT = ["raw://hello world hello", "raw://world of disco"]

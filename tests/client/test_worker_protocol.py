@@ -2,7 +2,6 @@
 Worker Protocol by a scripted master (client.fakemaster)."""
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -11,7 +10,7 @@ from disco.worker.classic.func import default_partition
 from disco.core import result_iterator
 from disco.job import Job, SimpleJob
 from disco.worker import Params
-from disco.worker.classic.func import (chain_reader, make_range_partition, nop_map,
+from disco.worker.classic.func import (make_range_partition, nop_map,
                                        sum_combiner, sum_reduce)
 
 TEXT = ["raw://hello world hello", "raw://world of disco"]

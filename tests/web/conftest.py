@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from disco.master.embedded import start_master
+from masters import point_clients_at
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCREENSHOTS = os.path.join(REPO, "test-artifacts", "screenshots")
@@ -87,17 +88,12 @@ def shot():
     return take
 
 
-def _client_env(monkeypatch, master):
-    for key in ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT", "DISCO_DATA"):
-        monkeypatch.setenv(key, str(master.settings[key]))
-
-
 @pytest.fixture(scope="module")
 def master(tmp_path_factory):
     """One real master for the module (node ``localhost``, 2 slots); clients use it."""
     m = start_master(str(tmp_path_factory.mktemp("web") / "root"), **FAST)
     patch = pytest.MonkeyPatch()
-    _client_env(patch, m)
+    point_clients_at(patch, m)
     yield m
     patch.undo()
     m.stop()
@@ -111,7 +107,7 @@ def fresh_master(tmp_path, monkeypatch):
     def starter(**settings):
         m = start_master(str(tmp_path / ("root%d" % len(masters))), **{**FAST, **settings})
         masters.append(m)
-        _client_env(monkeypatch, m)
+        point_clients_at(monkeypatch, m)
         return m
     yield starter
     for m in masters:

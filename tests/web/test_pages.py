@@ -5,7 +5,6 @@ import re
 import types
 from urllib.parse import quote
 
-import pytest
 import requests
 from playwright.sync_api import expect
 

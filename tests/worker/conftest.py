@@ -1,27 +1,21 @@
 """Fixtures of the worker tests: one real master for the whole directory, on a simulated
 two-node cluster (``n1``, ``n2``; both run on this machine), with this process's Disco settings
 pointing at it, and a module of text inputs."""
-import os
-
 import pytest
 
 from disco.master.embedded import start_master
+from masters import point_clients_at
 from wsupport import TEXT
 
 NODES = [["n1:2", "2"]]
-SETTINGS = ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT", "DISCO_DATA", "DDFS_DATA")
 
 
 @pytest.fixture(scope="session")
 def master(tmp_path_factory):
     root = tmp_path_factory.mktemp("worker-master")
     patch = pytest.MonkeyPatch()
-    patch.setenv("DISCO_SETTINGS_FILE", os.devnull)
-    patch.delenv("DISCO_PROXY", raising=False)
-    patch.delenv("DISCO_STREAM_VERSION", raising=False)
     with start_master(str(root / "root"), config=NODES, DISCO_RETRY_BASE="0.01") as m:
-        for key in SETTINGS:
-            patch.setenv(key, str(m.settings[key]))
+        point_clients_at(patch, m)
         yield m
     patch.undo()
 
