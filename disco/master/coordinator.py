@@ -71,17 +71,15 @@ class Coordinator:
             if self.spec.jobdict.get("save_results"):
                 results = await self.s.ddfs.save_results(self.job.name, outputs, self.s.data_roots,
                                                          self.s.port)
-        except* DDFSError as failures:
-            self._end("dead", "ERROR: Job killed: saving the results in DDFS failed: %s"
-                      % failures.exceptions[0])
-        except* (JobFailed, InputError) as failures:
-            self._end("dead", "ERROR: Job killed: %s" % failures.exceptions[0])
-        except* Exception as errors:
-            self._end("dead", "ERROR: Job killed due to an internal exception: %r" % errors.exceptions[0])
+        except Exception as error:      # a plain exception, or the task group's ExceptionGroup
+            self._end("dead", _failure_message(error))
         else:
             self._end("ready", "READY: Job done in %s" % duration(time.time() - self.job.started), results)
 
     def _end(self, status, message, results=()):
+        record = self.s.registry.job(self.job.name)
+        if record is None or record.status != "active":
+            return      # killed meanwhile: the killer recorded the end (exactly one end event)
         self.s.registry.finish_job(self.job.name, status, results)
         self.event(message)
 
@@ -149,3 +147,22 @@ class Coordinator:
         self.event("Task %s failed on %s, %s failures so far. Sleeping %.3g seconds before retrying."
                    % (task.name, node, ordinal(task.failures), delay))
         await asyncio.sleep(delay)
+
+
+def _leaves(error):
+    """The exceptions inside ``error``, nested exception groups flattened."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def _failure_message(error):
+    """The one event that ends a failed job: the first failure by kind (DDFS, then a task or an
+    input failure), else the first internal exception."""
+    leaves = _leaves(error)
+    for kinds, text in ((DDFSError, "saving the results in DDFS failed: %s"),
+                        ((JobFailed, InputError), "%s")):
+        for leaf in leaves:
+            if isinstance(leaf, kinds):
+                return "ERROR: Job killed: " + text % leaf
+    return "ERROR: Job killed due to an internal exception: %r" % leaves[0]

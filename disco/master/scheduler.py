@@ -9,6 +9,12 @@ where it failed, unless it has failed on every usable node (then that list is fo
 with an ``admit`` predicate (a task of a concurrent stage) waits until it admits the job's running
 tasks per stage; :meth:`Scheduler.wake` re-offers the slots when such a predicate may have changed.
 
+A request whose waiter has been cancelled is never granted a slot: the cancellation may reach
+:meth:`Scheduler.acquire` only after other slots were handed out (its future is cancelled at
+once, its ``except`` clause runs later), so :meth:`_pick` skips requests whose future is done and
+:meth:`_forget` tolerates a request that is already gone. :meth:`Scheduler.check` states the
+invariants (the stress test calls it after every step).
+
 Policies (``DISCO_SCHEDULER``): ``fifo`` serves the oldest job first; ``fair`` (default) serves
 the job with the fewest running tasks first (oldest first among equals) -- the steady state of
 Disco's fair-share priority, without its time-averaged bookkeeping.
@@ -85,10 +91,37 @@ class Scheduler:
         self._dispatch()
 
     def _forget(self, request):
-        requests = self.waiting[request.task.job.name]
-        requests.remove(request)
+        """Drop ``request`` from the waiting lists (no-op if it is not there)."""
+        name = request.task.job.name
+        requests = self.waiting.get(name)
+        if requests is None:
+            return
+        try:
+            requests.remove(request)
+        except ValueError:
+            pass
         if not requests:
-            del self.waiting[request.task.job.name]
+            del self.waiting[name]
+
+    def check(self):
+        """Raise AssertionError unless the bookkeeping is consistent: running counts match the
+        running lists, no node runs more than its slots (unless its slots were reduced), no empty
+        or granted request waits."""
+        per_job, per_stage = collections.Counter(), {}
+        for node, tasks in self.running.items():
+            assert len(set(map(id, tasks))) == len(tasks), "task running twice on %s" % node
+            for task in tasks:
+                per_job[task.job.name] += 1
+                per_stage.setdefault(task.job.name, collections.Counter())[task.stage] += 1
+        assert per_job == +self.job_running, (per_job, self.job_running)
+        assert set(self.stage_running) == set(per_job), (self.stage_running, per_job)
+        for name, stages in self.stage_running.items():
+            assert +stages == per_stage[name], (name, stages, per_stage[name])
+        for name, requests in self.waiting.items():
+            assert requests, "empty waiting list of %s" % name
+            for request in requests:
+                assert not request.future.done() or request.future.cancelled(), \
+                    "granted request of %s still waiting" % request.task.name
 
     def _dispatch(self):
         while self._assign_one():
@@ -110,7 +143,7 @@ class Scheduler:
         return False
 
     def _job_order(self):
-        jobs = [(name, requests[0].task.job) for name, requests in self.waiting.items()]
+        jobs = [(name, requests[0].task.job) for name, requests in self.waiting.items() if requests]
         jobs = [(name, job) for name, job in jobs if self.job_running[name] < job.max_cores]
         if self.policy == "fair":
             jobs.sort(key=lambda nj: (self.job_running[nj[0]], nj[1].started))
@@ -120,7 +153,7 @@ class Scheduler:
 
     def _pick(self, jobname, node):
         """The request of ``jobname`` to run on ``node``: pinned there, data-local, or any."""
-        eligible = [r for r in self.waiting[jobname] if self._may_run(r, node)]
+        eligible = [r for r in self.waiting[jobname] if not r.future.done() and self._may_run(r, node)]
         for prefer in (lambda r: r.pin == node, lambda r: node in r.task.input_hosts, lambda r: True):
             for request in eligible:
                 if prefer(request):

@@ -184,3 +184,22 @@ def test_task_reply(master):
                     "ddfs_data": master.settings["DDFS_DATA"], "disco_data": master.settings["DISCO_DATA"],
                     "stage": "map", "grouping": "split", "group": [0, "0-a"], "jobname": name,
                     "host": "localhost"}
+
+
+@pytest.mark.parametrize("end", ["fatal", "kill"])
+def test_slots_come_back_when_a_job_dies_with_tasks_waiting(start, tmp_path, end):
+    """A fatal task (or a kill) while several tasks of the same job wait for the only slot: the
+    slot must come back, the job ends once, and later jobs run."""
+    master = start(DISCO_WORKERS="1")
+    words = [[0, 0, ["raw://0-w%d" % i]] for i in range(5)]
+    envs = {"BEHAVIOUR": "fatal" if end == "fatal" else "sleep", "TEST_DIR": str(tmp_path)}
+    name = submit(master, jobpack(envs=envs, inputs=words, pipeline=[["map", "split", False]]))
+    if end == "kill":
+        _wait_for(tmp_path / "sleep.pid")
+        assert get_json(master, "/disco/ctrl/kill_job", name) == ""
+    assert wait(master, name)[0] == "dead"
+    ends = [e for e in messages(master, name) if e.startswith(("ERROR: Job killed", "WARN: Job killed"))]
+    assert len(ends) == 1, ends
+    for _ in range(2):
+        assert run(master, jobpack(inputs=WORDS, **MAP_REDUCE))[1][0] == "ready"
+    assert "tasks" not in get_json(master, "/disco/ctrl/nodeinfo")["localhost"]
