@@ -1,125 +1,14 @@
-"""disco.job -- Disco jobs (``Job``, ``SimpleJob``, ``JobChain``) and the job pack.
-
-The job pack is the binary a client POSTs to the master's
-``/disco/job/new`` (SPEC §2.1).  A pack is a 128-byte header -- big-endian ``!IIIII`` =
-``(0xd5c0 << 16 | version, jobdict offset (128), jobenvs offset, jobhome offset, jobdata offset)``,
-zero padded -- followed by four sections back to back: the jobdict (UTF-8 JSON object), the jobenvs
-(JSON object of string -> string), the jobhome (zip archive bytes) and the jobdata (opaque bytes, to
-the end).  The compiled :mod:`disco._jobpack` does the header work, the validation, the slicing and
-the JSON; this module is the Disco 0.5 API on top.
-
-Malformed packs raise :class:`JobPackError` (a :class:`disco.error.DiscoError`) naming the problem
-and the field or offset.
+"""disco.job -- Disco jobs (``Job``, ``SimpleJob``, ``JobChain``); the job pack classes of
+:mod:`disco.jobpack` are re-exported here (their Disco 0.5 home).
 """
 import functools
-import struct
 import time
 
-from disco import JOBPACK_VERSION1, JOBPACK_VERSION2  # re-exported: tests and workers import them from here
-from disco import _jobpack
-from disco._jobpack import JobPackError
+from disco.jobpack import (JOBPACK_VERSION1, JOBPACK_VERSION2, JobPack, JobPackError,  # noqa: F401
+                           PackedJobPack)
 
 __all__ = ["Job", "SimpleJob", "JobChain", "JobPack", "PackedJobPack", "JobPackError",
            "JOBPACK_VERSION1", "JOBPACK_VERSION2"]
-
-
-class JobPack(object):
-    """The job pack: ``version`` (1 = classic, 2 = pipeline), ``jobdict`` (dict for the master),
-    ``jobenvs`` (environment variables for the worker, str -> str), ``jobhome`` (zip archive
-    bytes unpacked as the job home) and ``jobdata`` (bytes for the worker)."""
-
-    MAGIC = 0xd5c0 << 16
-    MAGIC_MASK = 0xffff << 16
-    VERSION = JOBPACK_VERSION1
-    HEADER_FORMAT = "!IIIII"
-    HEADER_SIZE = 128
-
-    def __init__(self, version, jobdict, jobenvs, jobhome, jobdata):
-        self.version = version
-        self.jobdict = jobdict
-        self.jobenvs = jobenvs
-        self.jobhome = jobhome
-        self.jobdata = jobdata
-
-    def __repr__(self):
-        return "<%s v%s: %d dict keys, %d envs, %d bytes home, %d bytes data>" % (
-            type(self).__name__, self.version, len(self.jobdict), len(self.jobenvs),
-            len(self.jobhome), len(self.jobdata))
-
-    @classmethod
-    def header(cls, offsets, magic=MAGIC, version=VERSION,
-               header_format=HEADER_FORMAT, header_size=HEADER_SIZE):
-        """The header for the four section ``offsets``, zero padded to ``header_size`` bytes."""
-        if header_format == cls.HEADER_FORMAT:
-            return _jobpack.pack_header(magic + version, offsets, header_size)
-        toc = struct.pack(header_format, magic + version, *offsets)
-        return toc + b"\0" * (header_size - len(toc))
-
-    def contents(self, offset=HEADER_SIZE):
-        """Yield ``(offset, field_bytes)`` for the encoded jobdict, jobenvs, jobhome and jobdata."""
-        _jobpack.check_fields(self.version, self.jobdict, self.jobenvs)
-        for field in (_jobpack.encode_json(self.jobdict), _jobpack.encode_json(self.jobenvs),
-                      self.jobhome, self.jobdata):
-            yield offset, field
-            offset += len(field)
-
-    def dumps(self):
-        """The serialized job pack (bytes); validates version and jobenvs first."""
-        return _jobpack.dumps(self.version, self.jobdict, self.jobenvs, self.jobhome, self.jobdata)
-
-    @classmethod
-    def offsets(cls, jobfile):
-        """Read and validate the header of the seekable binary file ``jobfile``; return the
-        offsets of jobdict, jobenvs, jobhome and jobdata."""
-        return cls._read_header(jobfile)[1]
-
-    @classmethod
-    def _read_header(cls, jobfile):
-        size = jobfile.seek(0, 2)
-        jobfile.seek(0)
-        version, offsets = _jobpack.parse_header(jobfile.read(cls.HEADER_SIZE), size)
-        return version, offsets, size
-
-    @classmethod
-    def load(cls, jobfile):
-        """Read and validate a job pack from the binary file object ``jobfile``."""
-        return PackedJobPack(jobfile)
-
-    @classmethod
-    def loads(cls, data):
-        """Decode and validate a job pack from bytes-like ``data``."""
-        jobpack = cls.__new__(cls)   # also right for PackedJobPack, whose __init__ takes a file
-        JobPack.__init__(jobpack, *_jobpack.loads(data))
-        return jobpack
-
-
-class PackedJobPack(JobPack):
-    """A :class:`JobPack` read from a binary file (Disco 0.5 name); fully validated on creation.
-
-    Seekable files are read section by section, others read whole."""
-
-    def __init__(self, jobfile):
-        if not _seekable(jobfile):
-            JobPack.__init__(self, *_jobpack.loads(jobfile.read()))
-            return
-        version, (dict_at, envs_at, home_at, data_at), size = self._read_header(jobfile)
-        jobfile.seek(dict_at)
-        sections = [jobfile.read(end - start) for start, end in
-                    ((dict_at, home_at), (home_at, data_at), (data_at, size))]
-        for name, start, section, end in zip(("jobdict", "jobhome", "jobdata"), (dict_at, home_at, data_at),
-                                             sections, (home_at, data_at, size)):
-            if len(section) != end - start:
-                raise JobPackError("job pack truncated: %s at offset %d is %d bytes, expected %d"
-                                   % (name, start, len(section), end - start))
-        jobdict, jobenvs = _jobpack.decode_meta(sections[0], envs_at - dict_at, dict_at)
-        JobPack.__init__(self, version, jobdict, jobenvs, sections[1], sections[2])
-
-
-def _seekable(jobfile):
-    try:
-        return jobfile.seekable()
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 # -- jobs -----------------------------------------------------------------------------------------

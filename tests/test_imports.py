@@ -155,8 +155,6 @@ def loaded_by(statement):
     return out.split()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: the master imports JobPack from disco.job, "
-                   "which loads the worker library")
 def test_the_master_loads_no_worker_library():
     loaded = loaded_by("import disco.master.master")
     assert "disco.master.master" in loaded

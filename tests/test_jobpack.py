@@ -240,6 +240,8 @@ def test_loads_rejects(data, msg):
         JobPack.load(io.BytesIO(data))
     with pytest.raises(JobPackError, match=msg):
         JobPack.load(Unseekable(data))
+    with pytest.raises(JobPackError, match=msg):
+        JobPack.loads(data, header=JobPack.parse_header(data))
 
 
 def test_offsets_validates():
@@ -380,7 +382,8 @@ def test_decode_json_mutations_agree_with_json(value, data):
 def loads_or_error(data):
     """Decoding arbitrary bytes returns a JobPack or raises JobPackError, whichever way it is read."""
     results = []
-    for load in (JobPack.loads, lambda d: JobPack.load(io.BytesIO(d)), lambda d: JobPack.load(Unseekable(d))):
+    for load in (JobPack.loads, lambda d: JobPack.load(io.BytesIO(d)), lambda d: JobPack.load(Unseekable(d)),
+                 lambda d: JobPack.loads(d, header=JobPack.parse_header(d))):
         try:
             jp = load(data)
         except JobPackError as e:
@@ -390,7 +393,7 @@ def loads_or_error(data):
             assert isinstance(jp.jobdict, dict) and isinstance(jp.jobenvs, dict)
             assert all(type(k) is str and type(v) is str for k, v in jp.jobenvs.items())
             results.append((jp.version, jp.jobdict, jp.jobenvs, jp.jobhome, jp.jobdata))
-    assert results[0] == results[1] == results[2]
+    assert results[0] == results[1] == results[2] == results[3]
     return results[0]
 
 

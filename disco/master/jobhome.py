@@ -10,7 +10,7 @@ import shutil
 import stat
 import zipfile
 
-from disco.job import JobPack, JobPackError
+from disco.jobpack import JobPack, JobPackError
 
 
 class JobHomeError(Exception):

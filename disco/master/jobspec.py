@@ -9,10 +9,9 @@ A v1 (classic) jobdict is translated into a pipeline by the table of SPEC §2.2;
 become inputs with label 0 and size 0 (a replica list that starts with a ``dir://`` URL keeps only
 that URL). ``save_results`` saves in DDFS; HDFS (``save_info = "hdfs,..."``) is refused.
 """
-import io
 from dataclasses import dataclass
 
-from disco.job import JobPack, JobPackError
+from disco.jobpack import JobPack, JobPackError
 from disco.master.jsontypes import is_int
 
 GROUPINGS = ("split", "group_label", "group_node", "group_node_label", "group_all")
@@ -75,14 +74,15 @@ def parse(data):
 
 
 def _decode(data):
+    """The JobPack of ``data``; its header is parsed once."""
     try:
-        JobPack.offsets(io.BytesIO(data))
+        header = JobPack.parse_header(data)
     except JobPackError as e:
         if data[:2] == b"\xd5\xc0" and int.from_bytes(data[2:4], "big") not in (1, 2):
             raise SubmitError("unsupported version") from None
         raise SubmitError("invalid header (%s)" % e) from None
     try:
-        return JobPack.loads(data)
+        return JobPack.loads(data, header=header)
     except JobPackError as e:
         raise SubmitError("invalid job pack (%s)" % e) from None
 

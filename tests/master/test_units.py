@@ -84,6 +84,17 @@ def test_parse_v1_inputs_and_scheduler():
     assert spec.max_cores == 3 and [s.name for s in spec.pipeline] == ["map", "map_shuffle"]
 
 
+def test_a_submission_parses_the_job_pack_header_once(monkeypatch):
+    from disco import _jobpack
+    calls = []
+    for name in ("parse_header", "loads"):
+        real = getattr(_jobpack, name)
+        monkeypatch.setattr(_jobpack, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    spec = jobspec.parse(jobpack(2, envs={"A": "b"}))
+    assert calls == ["parse_header"]
+    assert spec.jobenvs == {"A": "b"} and spec.prefix
+
+
 # outputs and groupings
 def test_url_host_and_index_labels():
     assert url_host("disco://n1/disco/x") == "n1"
