@@ -10,6 +10,7 @@ their members; files present under ``DISCO_DATA`` are read from disk, others ove
 trying the replicas of each result in turn. It also reads results of an original Disco cluster
 (``dir://``/``disco://`` URLs served on ``DISCO_PORT``, record stream v1).
 """
+import functools
 import json
 import sys
 import time
@@ -17,12 +18,18 @@ from io import BytesIO
 from urllib.parse import urlencode
 
 from disco import comm, util
+from disco.ddfs import DDFS
 from disco.error import CommError, DiscoError, JobError
 from disco.eventmonitor import EventMonitor
-from disco.job import Job, JobPack  # noqa: F401  (Job: ``from disco.core import Job`` works)
+from disco.inputs import inputlist
+from disco.jobpack import JobPack
+from disco.oob import load_oob
+from disco.readers import notifier, read_results
+from disco.recordio import chain_reader, task_input_stream
 from disco.settings import DiscoSettings
-from disco.worker.classic import func
-from disco.worker.task_io import chain_reader, task_input_stream
+
+_MOVED = {"Job": "disco.job"}  # Disco 0.5 names; disco.job builds on this module
+__getattr__ = util.moved(__name__, _MOVED)
 
 
 class Continue(Exception):
@@ -106,7 +113,6 @@ class Disco(object):
     @property
     def ddfs(self):
         """A :class:`disco.ddfs.DDFS` client of this master."""
-        from disco.ddfs import DDFS
         return DDFS(self.master, proxy=self.proxy, settings=self.settings)
 
     def nodeinfo(self):
@@ -125,7 +131,8 @@ class Disco(object):
     # -- jobs -------------------------------------------------------------------------------------
 
     def new_job(self, name, **jobargs):
-        return Job(name=name, master=self).run(**jobargs)
+        """Run a ``disco.job.Job`` named ``name`` on this master with ``jobargs``."""
+        return __getattr__("Job")(name=name, master=self).run(**jobargs)
 
     def kill(self, jobname):
         self._post("/disco/ctrl/kill_job", jobname)
@@ -167,11 +174,10 @@ class Disco(object):
 
     def oob_get(self, jobname, key):
         """The out-of-band value (bytes) a task of the job stored for ``key``; None if none."""
-        return util.load_oob(self.master, _jobname(jobname), key)
+        return load_oob(self.master, _jobname(jobname), key)
 
     def oob_list(self, jobname):
         """The out-of-band keys of the job (blob names in its OOB tag, newest first)."""
-        from disco.ddfs import DDFS
         ddfs = self.ddfs
         return list(dict.fromkeys(ddfs.blob_name(replicas[0])
                                   for replicas in ddfs.blobs(DDFS.job_oob(_jobname(jobname)))))
@@ -196,7 +202,7 @@ class Disco(object):
         jobs: ``(inactive, active)``, lists of ``(name, (status, results))``. Waits up to
         ``timeout`` ms for one of the jobs to finish. Status: 'unknown job', 'dead',
         'active' or 'ready'."""
-        single = isinstance(jobspec, (Job, str))
+        single = isinstance(jobspec, str) or not util.isiterable(jobspec)
         names = [_jobname(j) for j in ([jobspec] if single else jobspec)]
         reply = json.loads(self.request("/disco/ctrl/get_results",
                                         json.dumps([timeout, names]).encode("utf-8"),
@@ -230,7 +236,7 @@ class Disco(object):
         prints events; ``clean`` (deprecated) forgets the job afterwards."""
         if show is None:
             show = self.settings["DISCO_EVENTS"]
-        monitor = EventMonitor(Job(name=_jobname(jobname), master=self), format=show,
+        monitor = EventMonitor(_JobEvents(self, _jobname(jobname)), format=show,
                                poll_interval=poll_interval)
         start_time = time.time()
         try:
@@ -250,6 +256,15 @@ class Disco(object):
     def result_iterator(self, *args, **kwargs):
         kwargs["ddfs"] = self.master
         return result_iterator(*args, **kwargs)
+
+
+class _JobEvents(object):
+    """What an EventMonitor reads of one job of ``disco``: ``events`` and ``jobinfo``."""
+
+    def __init__(self, disco, name):
+        self.name = name
+        self.events = functools.partial(disco.events, name)
+        self.jobinfo = functools.partial(disco.jobinfo, name)
 
 
 class _ProfileData(object):
@@ -283,18 +298,11 @@ def _event_iter(data, offset):
 
 
 def result_iterator(urls, reader=chain_reader, input_stream=(task_input_stream,),
-                    notifier=func.notifier, params=None, ddfs=None):
-    """Records of the results ``urls`` (URLs or replica lists, as ``Disco.wait`` returns them):
-    read through ``input_stream`` + ``[reader]`` (``reader=None``: the last input stream's
-    output, e.g. text lines); ``notifier(replicas)`` is called as each result is opened."""
-    from disco.worker import Input
-    from disco.worker.task_io import StreamCombiner
-
-    streams = list(input_stream) + ([reader] if reader else [])
-
-    def open(url):
-        return StreamCombiner(url, streams, params)
-
-    for input in util.inputlist(urls, settings=DiscoSettings(DISCO_MASTER=ddfs) if ddfs else None):
-        notifier(input)
-        yield from Input(input, open=open)
+                    notifier=notifier, params=None, ddfs=None):
+    """Records of the results ``urls`` (URLs or replica lists, as ``Disco.wait`` returns them;
+    ``dir://`` and ``tag://`` URLs expanded, tags on the master ``ddfs`` when given): read
+    through ``input_stream`` + ``[reader]`` (``reader=None``: the last input stream's output,
+    e.g. text lines); ``notifier(replicas)`` is called as each result is opened."""
+    settings = DiscoSettings(DISCO_MASTER=ddfs) if ddfs else None
+    yield from read_results(inputlist(urls, settings=settings), reader, input_stream, notifier,
+                            params)

@@ -8,7 +8,9 @@ else the one in the tag URL, else ``DDFS_READ_TOKEN`` for reads and ``DDFS_WRITE
 writes; it is sent as ``Authorization: Basic base64("token:<TOKEN>")``.
 
 Blob replicas are read by the locality rule (``disco.schemes.scheme_disco``): from the local
-file when it exists, else over HTTP; a replica that fails is replaced by the next one.
+file when it exists, else over HTTP; a replica that fails is replaced by the next one. This
+module sits above the URL schemes and the readers of records (``disco.readers``), below input
+lists (``disco.inputs``) and out-of-band results (``disco.oob``).
 """
 import gzip
 import io
@@ -19,10 +21,12 @@ import re
 import tarfile
 from urllib.parse import quote, urlencode
 
-from disco import comm
+from disco import comm, schemes
 from disco.error import CommError, DiscoError
+from disco.fileutils import CHUNK_SIZE, MAX_RECORD_SIZE, Chunker
+from disco.readers import expand_all, read_results
 from disco.settings import DiscoSettings
-from disco.util import iterify, partition, safe_name, urljoin, urlsplit, urltoken
+from disco.util import chainify, iterify, partition, safe_name, urljoin, urlsplit, urltoken
 
 unsafe_re = re.compile(r"[^A-Za-z0-9_\-@:]")
 SAFE = "@:$+"
@@ -232,6 +236,12 @@ class DDFS(object):
             yield tag, subtags, blobs
             queue.extend(relativizetag(t, tag) for t in subtags)
 
+    def tag_inputs(self, tag, token=None):
+        """The replica lists of every blob reachable from ``tag``, breadth first: the job inputs
+        a ``tag://`` input stands for. A missing tag raises CommError."""
+        return chainify(blobs for _tag, _tags, blobs in self.findtags(tag, ignore_missing=False,
+                                                                      token=token))
+
     def blobs(self, tag, ignore_missing=True, token=None):
         """Replica lists of every blob reachable from the tag."""
         for _tagpath, tags, blobs in self.walk(tag, ignore_missing=ignore_missing, token=token):
@@ -279,18 +289,18 @@ class DDFS(object):
 
     def chunk(self, tag, urls, replicas=None, forceon=(), retries=10, delayed=False, update=False,
               token=None, chunk_size=None, max_record_size=None, **kwargs):
-        """Read each input with ``result_iterator`` (``reader=None`` by default: text lines) and
-        store its records as Disco record stream chunks (``disco.fileutils.Chunker``), one blob
-        each, named ``<basename>-<n>``; tag them. ``(tag URLs, [blob replica URLs, ...])``."""
-        from disco.core import result_iterator
-        from disco.fileutils import CHUNK_SIZE, MAX_RECORD_SIZE, Chunker
+        """Read each input as ``disco.core.result_iterator`` would (``reader=None`` by default:
+        text lines; ``tag://`` inputs expand through this client) and store its records as Disco
+        record stream chunks (``disco.fileutils.Chunker``), one blob each, named
+        ``<basename>-<n>``; tag them. ``(tag URLs, [blob replica URLs, ...])``."""
         kwargs.setdefault("reader", None)
-        kwargs.setdefault("ddfs", self.master)
+        kwargs.pop("ddfs", None)
         chunker = Chunker(chunk_size or CHUNK_SIZE, max_record_size or MAX_RECORD_SIZE)
         blobs = []
         for reps in urls:
             basename = os.path.basename(list(iterify(reps))[0].rstrip("/")) or "chunk"
-            for n, chunk in enumerate(chunker.chunks(result_iterator([reps], **kwargs))):
+            records = read_results(expand_all([reps], tags=self.tag_inputs), **kwargs)
+            for n, chunk in enumerate(chunker.chunks(records)):
                 blobs.append(self._push((chunk, self.safe_name("%s-%d" % (basename, n))), replicas=replicas,
                                         forceon=forceon, retries=retries, token=token))
         return self.tag(tag, blobs, token=token, delayed=delayed, update=update), blobs
@@ -319,7 +329,6 @@ class DDFS(object):
 def open_replica(replicas):
     """A reader of the first of ``replicas`` that opens (``disco.schemes.open``); the last error
     when none does."""
-    from disco import schemes
     error = None
     for url in replicas:
         try:

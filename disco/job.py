@@ -4,8 +4,13 @@
 import functools
 import time
 
+from disco.core import Disco
+from disco.error import DiscoError, JobError
 from disco.jobpack import (JOBPACK_VERSION1, JOBPACK_VERSION2, JobPack, JobPackError,  # noqa: F401
                            PackedJobPack)
+from disco.settings import DiscoSettings
+from disco.task import jobdata
+from disco.util import iterify
 
 __all__ = ["Job", "SimpleJob", "JobChain", "JobPack", "PackedJobPack", "JobPackError",
            "JOBPACK_VERSION1", "JOBPACK_VERSION2"]
@@ -29,8 +34,6 @@ class Job(object):
                        "profile_stats", "purge", "results", "stageresults", "wait")
 
     def __init__(self, name=None, master=None, worker=None, settings=None):
-        from disco.core import Disco
-        from disco.settings import DiscoSettings
         self.name = name or type(self).__name__
         self.settings = settings or DiscoSettings()
         self.worker = worker or self.Worker()
@@ -52,8 +55,6 @@ class Job(object):
         """Build the job pack with the worker (``jobdict``, ``jobenvs``, ``jobhome``) and
         ``disco.task.jobdata(self, jobargs)``, submit it and take the master's unique name.
         Returns the job; JobError if the pack cannot be built or the master refuses it."""
-        from disco.error import DiscoError, JobError
-        from disco.task import jobdata
         worker = self.worker
         try:
             jobpack = JobPack(worker.jobpack_version, worker.jobdict(self, **jobargs),
@@ -96,7 +97,6 @@ class JobChain(dict):
                     job.run(input=self.inputs(job))
                     self.started.add(job)
             elif status not in ("active", "ready"):
-                from disco.error import JobError
                 raise JobError(job, "Status %s" % status)
         return "ready" if all(s == "ready" for s in statuses.values()) else "active"
 
@@ -106,12 +106,10 @@ class JobChain(dict):
         return job.results(timeout=0)[0]
 
     def _jobs(self, job):
-        from disco.util import iterify
         return [i for i in iterify(self[job]) if isinstance(i, Job)]
 
     def inputs(self, job):
         """The input list of ``job``: URLs as given, Jobs replaced by their results."""
-        from disco.util import iterify
         inputs = []
         for input in iterify(self[job]):
             inputs.extend(input.results(timeout=0)[1] if isinstance(input, Job) else [input])

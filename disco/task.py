@@ -13,7 +13,10 @@ import time
 import cloudpickle
 
 from disco.error import DiscoError
-from disco.util import hexhash, load_oob, safe_name, save_oob
+from disco.jobpack import JobPack
+from disco.layout import data_url, hexhash, job_path
+from disco.oob import load_oob, save_oob
+from disco.util import safe_name
 
 _OOB_KEY = re.compile(r"^[A-Za-z0-9_\-@:]+$")
 
@@ -62,9 +65,8 @@ class Task(object):
 
     @property
     def jobpack(self):
-        """The job pack (``disco.job.JobPack``) read from ``jobfile``."""
+        """The job pack (``disco.jobpack.JobPack``) read from ``jobfile``."""
         if self._jobpack is None:
-            from disco.job import JobPack
             with open(self.jobfile, "rb") as f:
                 self._jobpack = JobPack.load(f)
         return self._jobpack
@@ -78,7 +80,7 @@ class Task(object):
 
     @property
     def jobpath(self):
-        return os.path.join(self.host, hexhash(self.jobname), self.jobname)
+        return job_path(self.host, self.jobname)
 
     @property
     def taskpath(self):
@@ -110,7 +112,7 @@ class Task(object):
         return self.output_path(label), "part", label
 
     def url(self, name, scheme="disco"):
-        return "%s://%s/disco/%s/%s/%s" % (scheme, self.host, self.jobpath, self.taskpath, name)
+        return data_url(scheme, self.host, self.jobname, "%s/%s" % (self.taskpath, name))
 
     def get(self, key):
         """The out-of-band value (bytes) stored for ``key`` in this job, or None (SPEC §2.10)."""

@@ -1,16 +1,17 @@
-"""Small helpers of Disco 0.5 (``disco.util``): iteration, key/value records, URLs, index files.
+"""Small helpers of Disco 0.5 (``disco.util``): iteration, key/value records, functions, URLs.
 
-URL contract (SPEC §2.6): ``disco://H/disco/<rest>`` is node H's file ``DISCO_DATA/<rest>``
-(``/ddfs/<rest>`` likewise under ``DDFS_DATA``), served over HTTP at
-``http://H:DISCO_PORT/disco/<rest>``; ``dir://H/<path>`` is an index file at the same places;
-``tag://`` names a DDFS tag, which input lists expand to its blobs' replica lists.
-An index file has one line per output, ``<label> <url> <size>`` (SPEC §2.4).
+The ground floor of the client and worker side: this module imports only the compiled merge,
+``disco.error`` and ``disco.layout``, so that every other module may use it. URL strings are
+taken apart here; what a URL means (docs/formats/urls.md) is ``disco.layout``'s.
+
+Names of Disco 0.5's ``disco.util`` that need more than that live higher up and are looked up
+there when first used (``_MOVED``, a module ``__getattr__``): input lists and index files
+(``disco.inputs``, ``disco.readers``), out-of-band results (``disco.oob``), sorting
+(``disco.worker.sort``) and external programs (``disco.worker.classic.external``).
 """
 import functools
-import gzip
-import hashlib
+import importlib
 import inspect
-import io
 import itertools
 import operator
 import os
@@ -19,7 +20,8 @@ import re
 from collections import namedtuple
 
 from disco._merge import merge  # noqa: F401  (compiled heapq.merge, used by MergedInput)
-from disco.error import DataError, DiscoError
+from disco.error import DiscoError
+from disco.layout import hexhash  # noqa: F401  (Disco 0.5 name)
 
 # -- iteration ------------------------------------------------------------------------------------
 
@@ -97,25 +99,6 @@ def kvgroup(kviter):
         yield k, map(operator.itemgetter(1), kvs)
 
 
-def dsorted(iterable, buffer_size=1e6, tempdir=".", key=None):
-    """Sorted records of ``iterable``, spilling sorted runs of ``buffer_size`` records (or a size
-    string such as ``'64M'``) to temporary files in ``tempdir``: an external merge sort
-    (``disco.worker.sort``); ``key`` as for ``sorted``."""
-    from disco.worker.sort import sorted_records
-    return sorted_records(iterable, buffer_size, tempdir, key=key)
-
-
-def disk_sort(worker, input, filename, sort_buffer_size="10%"):
-    """``(key, value)`` records of ``input`` sorted by key, in memory bounded by
-    ``sort_buffer_size`` (see ``disco.worker.sort``; no external ``sort`` program, keys of any
-    comparable type). Runs spill next to ``filename``; ``worker.send('MSG', ...)`` gets
-    progress messages when ``worker`` is given."""
-    from disco.worker.sort import sorted_records
-    progress = (lambda text: worker.send("MSG", text)) if worker is not None else None
-    return sorted_records(input, sort_buffer_size, os.path.dirname(filename) or ".",
-                          key=operator.itemgetter(0), progress=progress)
-
-
 # -- functions ------------------------------------------------------------------------------------
 
 
@@ -155,13 +138,6 @@ def reify(dotted_name, globals=globals()):
         except (ImportError, AttributeError):
             pass
     return eval(dotted_name, globals)
-
-
-def hexhash(data):
-    """The first two hex digits of the MD5 of ``data`` (bytes or str): Disco's ``HH``."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return hashlib.md5(data).hexdigest()[:2]
 
 
 def format_size(num):
@@ -280,7 +256,7 @@ def proxy_url(url, proxy=None, meth="GET", to_master=True):
     return "%s/proxy/%s/%s/%s" % (proxy.rstrip("/"), netloc.parse(netloc_).host, meth, path)
 
 
-# -- inputs and index files -----------------------------------------------------------------------
+# -- inputs -----------------------------------------------------------------------
 
 
 def ispartitioned(input):
@@ -289,95 +265,32 @@ def ispartitioned(input):
     return bool(inputs) and all(isinstance(i, str) and i.startswith("dir://") for i in inputs)
 
 
-def read_index(dir, task=None):
-    """``(label, url, size)`` for each line of the index file ``dir`` (a ``dir://`` URL), read
-    locally when the file is on this host (locality rule), else over HTTP; ``.gz`` is gunzipped.
-    A line listing several replicas yields the first."""
-    from disco.schemes import scheme_disco
-
-    with scheme_disco.open(dir, task=task) as f:
-        data = f.read()
-    if dir.endswith(".gz"):
-        data = gzip.decompress(data)
-    for lineno, line in enumerate(io.StringIO(data.decode("utf-8")), 1):
-        fields = line.split()
-        if not fields:
-            continue
-        try:
-            yield int(fields[0]), fields[1], int(fields[-1])
-        except (ValueError, IndexError):
-            raise DataError("Corrupted index file: line %d is %r" % (lineno, line[:200]), dir)
-
-
-def parse_dir(dir, label=None, task=None):
-    """Member URLs of the index file ``dir`` in index order, only those of ``label`` unless
-    ``label`` is None (or ``'all'``)."""
-    return [url for lab, url, _size in sorted(read_index(dir, task=task))
-            if label in (None, "all", lab)]
-
-
-def inputexpand(input, label=None, settings=None):
-    """Replica lists for one job input: ``dir://`` index files expand to their members (unless
-    ``label is False``), nested lists to their expansions, a ``tag://`` URL (token forms
-    included) to the replica lists of every blob it reaches (a missing tag raises CommError)."""
-    if isinstance(input, str) and input.startswith("tag://"):
-        from disco.ddfs import DDFS
-        ddfs = DDFS(settings=settings)
-        return chainify(blobs for _tag, _tags, blobs in ddfs.findtags(input, ignore_missing=False))
-    if ispartitioned(input) and label is not False:
-        return [list(reps) for reps in zip(*(parse_dir(d, label=label) for d in iterify(input)))]
-    if isiterable(input):
-        return [inputlist(input, label=label, settings=settings)]
-    return [input]
-
-
-def inputlist(inputs, label=None, settings=None):
-    """Flat list of inputs (URL strings or replica lists), see ``inputexpand``; empty ones
-    dropped."""
-    return [item for input in inputs
-            for item in inputexpand(input, label=label, settings=settings) if item]
-
-
-def deref(inputs, resolve=False, master=None):
-    """Replica lists of ``inputs`` (index files expanded); http URLs when ``resolve``."""
-    for input in inputlist(inputs):
-        reps = listify(input)
-        yield [urlresolve(u, master=master) for u in reps] if resolve else reps
-
-
-def external(files):
-    """An external map/reduce program for a classic job: ``{'op': bytes of files[0], base name:
-    bytes, ...}`` (``disco.worker.classic.external.package``)."""
-    from disco.worker.classic.external import package
-    return package(files)
-
-
-# -- out-of-band results (SPEC §2.10) -------------------------------------------------------------
-
-
-def save_oob(host, name, key, value, ddfs=None):
-    """Store ``value`` (bytes; str is UTF-8 encoded) as blob ``key`` in job ``name``'s OOB tag
-    ``disco:job:oob:<name>`` on the master ``host`` (a delayed tag update)."""
-    from disco.ddfs import DDFS
-    ddfs = ddfs or DDFS(host)
-    if isinstance(value, str):
-        value = value.encode("utf-8")
-    ddfs.push(DDFS.job_oob(name), [(value, key)], delayed=True)
-
-
-def load_oob(host, name, key):
-    """The newest value stored for ``key`` in job ``name``'s OOB tag (bytes), or None."""
-    from disco.ddfs import DDFS
-    ddfs = DDFS(host)
-    for fd in ddfs.pull(DDFS.job_oob(name), blobfilter=lambda blob: blob == key):
-        with fd:
-            return fd.read()
-    return None
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-@:]")
 
 
 def safe_name(name):
     """``name`` with every character outside ``[A-Za-z0-9_-@:]`` replaced by ``_``."""
     return _UNSAFE.sub("_", name)
+
+
+# -- names defined higher up ----------------------------------------------------------------------
+
+def moved(module_name, table):
+    """A module ``__getattr__`` for the names of ``table`` (``name -> "module"`` or
+    ``"module:attribute"``): each is imported from there when first looked up, so a lower module
+    keeps answering for a name that now lives above it without importing that module itself."""
+    def __getattr__(name):
+        target = table.get(name)
+        if target is None:
+            raise AttributeError("module %r has no attribute %r" % (module_name, name))
+        module, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module), attribute or name)
+    return __getattr__
+
+
+_MOVED = {"inputexpand": "disco.inputs", "inputlist": "disco.inputs", "deref": "disco.inputs",
+          "read_index": "disco.readers", "parse_dir": "disco.readers",
+          "save_oob": "disco.oob", "load_oob": "disco.oob",
+          "dsorted": "disco.worker.sort", "disk_sort": "disco.worker.sort",
+          "external": "disco.worker.classic.external:package"}
+__getattr__ = moved(__name__, _MOVED)

@@ -1,8 +1,8 @@
 """The job's inputs as the outputs of the virtual ``input`` stage (SPEC §2.14, §6.2).
 
-A ``dir://`` input is an index file: its labels are learnt by reading it, from the local file
-when it exists (``dir://H/disco/<rest>`` -> ``DISCO_DATA/<rest>``, ``/ddfs/`` -> ``DDFS_DATA``),
-else over HTTP at ``http://H:<port>/<path>``. A name ending ``.gz`` is gunzipped. Every other
+A ``dir://`` input is an index file: its labels are learnt by reading it by the locality rule
+(``disco.layout.locate``): from the local file when it exists (``dir://H/disco/<rest>`` ->
+``DISCO_DATA/<rest>``, ``/ddfs/`` -> ``DDFS_DATA``), else over HTTP at ``http://H:<port>/<path>``. A name ending ``.gz`` is gunzipped. Every other
 input is a data output with its own label, size hint and replicas.
 """
 import asyncio
@@ -11,6 +11,7 @@ import os
 
 import aiohttp
 
+from disco.layout import locate
 from disco.master.outputs import DataOutput, DirOutput, index_labels
 
 
@@ -37,25 +38,15 @@ async def job_outputs(inputs, data_roots, port):
 
 async def read_index(url, data_roots, port):
     """The text of the index file at ``dir://`` ``url`` (local file first, then HTTP)."""
-    host, _, path = url[len("dir://"):].partition("/")
-    local = local_path(path, data_roots)
+    local, http = locate(url, data_roots, port)
     try:
         if local and os.path.isfile(local):
             data = await asyncio.to_thread(_read_file, local)
         else:
-            data = await _fetch("http://%s:%s/%s" % (host, port, path))
+            data = await _fetch(http)
         return (gzip.decompress(data) if url.endswith(".gz") else data).decode("utf-8")
     except (OSError, aiohttp.ClientError, asyncio.TimeoutError, UnicodeDecodeError) as e:
         raise InputError("cannot read index file %s: %s" % (url, e)) from None
-
-
-def local_path(path, data_roots):
-    """``DISCO_DATA/<rest>`` for ``disco/<rest>`` (``DDFS_DATA`` for ``ddfs/``), else None."""
-    top, _, rest = path.partition("/")
-    root = data_roots.get(top)
-    if root is None or not rest or ".." in rest.split("/"):
-        return None
-    return os.path.join(root, rest)
 
 
 def _read_file(path):

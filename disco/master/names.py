@@ -1,11 +1,7 @@
 """Names and time formats of the master (SPEC §2.7, §2.8, §6.7)."""
-import hashlib
 import time
 
-
-def hexhash(name):
-    """``HH``: the first byte of the MD5 of ``name`` as two lowercase hex digits."""
-    return hashlib.md5(name.encode("utf-8")).hexdigest()[:2]
+from disco.layout import hexhash
 
 
 def job_dir(root, jobname):

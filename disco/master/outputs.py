@@ -6,6 +6,8 @@ inputs are the outputs of the virtual ``input`` stage and use the same two types
 """
 from dataclasses import dataclass
 
+from disco.layout import index_entries, index_line  # noqa: F401  (index_line: the writers')
+
 
 def url_host(url):
     """The host of ``url``: after ``scheme://`` up to ``/`` or ``:`` (``""`` when there is none)."""
@@ -51,16 +53,10 @@ class TaskInput:
     urls: tuple
 
 
-def index_line(label, url, size):
-    """One line of an index file: ``"<label> <url> <size>\\n"``."""
-    return "%d %s %d\n" % (label, url, size)
-
-
 def index_labels(text):
-    """``(label, total size)`` pairs, sorted by label, of the index file contents ``text``."""
+    """``(label, total size)`` pairs, sorted by label, of the index file contents ``text``
+    (``disco.layout.index_entries``: ValueError naming a bad line)."""
     sizes = {}
-    for line in text.splitlines():
-        if line.strip():
-            label, _url, size = line.split()
-            sizes[int(label)] = sizes.get(int(label), 0) + int(size)
+    for _lineno, (label, _url, size) in index_entries(text):
+        sizes[label] = sizes.get(label, 0) + size
     return tuple(sorted(sizes.items()))

@@ -21,10 +21,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from disco.layout import data_url, index_line
 from disco.master.jobhome import JobHomeError
 from disco.master.jsontypes import is_int
-from disco.master.names import duration, hexhash
-from disco.master.outputs import DataOutput, DirOutput, index_labels, index_line
+from disco.master.names import duration
+from disco.master.outputs import DataOutput, DirOutput, index_labels
 from disco.protocol import VERSION, ProtocolError, encode, read_message_async
 from disco.settings import DiscoSettings
 
@@ -236,8 +237,7 @@ class _Session:
 
     def _url(self, scheme, relpath):
         """``<scheme>://<node>/disco/<node>/<HH>/<job>/<relpath>``."""
-        job = self.task.job.name
-        return "%s://%s/disco/%s/%s/%s/%s" % (scheme, self.node, self.node, hexhash(job), job, relpath)
+        return data_url(scheme, self.node, self.task.job.name, relpath)
 
     def _write_index(self):
         """Write the index file (temporary name, then rename); return its :class:`DirOutput`."""

@@ -6,11 +6,16 @@ yields text lines, or for ``dir://`` an iterator of records) and ``input_stream(
 params)`` -> ``(fd, size, url)``, the input stream ``task_input_stream`` dispatches to.
 Schemes: ``file``, ``http``, ``https``, ``raw``, ``url``, ``hdfs`` (WebHDFS), ``disco``, ``dir``,
 ``tag``.
+
+The schemes sit above ``disco.comm`` and below everything that reads inputs. ``dir`` and ``tag``
+are the exception: they read records (``disco.readers``) and are only ever imported by name,
+through ``import_scheme``.
 """
 import importlib
 
+from disco.context import current_task
 from disco.error import DiscoError
-from disco.util import schemesplit
+from disco.util import moved, schemesplit
 
 
 def import_scheme(url):
@@ -31,14 +36,10 @@ def input_stream(stream, size, url, params, globals=None):
     return import_scheme(url).input_stream(stream, size, url, params)
 
 
-def open_chain(url, task=None):
-    """The records of the record stream at ``url``."""
-    from disco.worker.task_io import chain_reader
-    fd = open(url, task=task)
-    return chain_reader(fd, getattr(fd, "size", None), url)
-
-
 def active_task():
-    """The Task this worker process runs, or None on a client."""
-    from disco import worker
-    return worker.active_task
+    """The Task this worker process runs, or None on a client (``disco.context``)."""
+    return current_task()
+
+
+_MOVED = {"open_chain": "disco.recordio"}  # defined above the schemes (it reads record streams)
+__getattr__ = moved(__name__, _MOVED)

@@ -4,14 +4,13 @@ Opening one yields the records of its members (read as record streams), in index
 worker those of the task's group label (every label for the groupings ``group_all`` and
 ``group_node``, whose inputs carry the label ``'all'``), on a client all of them.
 """
-from disco.util import parse_dir
-from disco.schemes import active_task
+from disco.context import current_task
+from disco.readers import SerialInput, parse_dir
+from disco.recordio import StreamCombiner, chain_stream
 
 
 def open(url, task=None):
-    from disco.worker import SerialInput
-    from disco.worker.task_io import chain_stream, StreamCombiner
-    task = task or active_task()
+    task = task or current_task()
     label = None
     if task is not None and task.grouping not in ("group_all", "group_node"):
         label = task.group_label

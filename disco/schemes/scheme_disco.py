@@ -1,7 +1,7 @@
 """``disco://host/disco/<path>`` (task data) and ``disco://host/ddfs/<path>`` (DDFS data).
 
-Locality rule (docs/ARCHITECTURE.md): the URL is read from the local file ``DISCO_DATA/<path>``
-(``DDFS_DATA/<path>``) when that file exists, otherwise over HTTP from
+The locality rule (``disco.layout.locate``): the URL is read from the local file
+``DISCO_DATA/<path>`` (``DDFS_DATA/<path>``) when that file exists, otherwise over HTTP from
 ``http://host:DISCO_PORT/disco/<path>``. In a worker the data directories and port are the
 task's (from the TASK message); on a client they come from ``DiscoSettings`` (and the HTTP
 fallback goes through ``DISCO_PROXY`` when set). ``dir://`` URLs resolve the same way.
@@ -9,30 +9,24 @@ fallback goes through ``DISCO_PROXY`` when set). ``dir://`` URLs resolve the sam
 import os
 
 from disco.comm import open_local, open_url
-from disco.schemes import active_task
-from disco.util import netloc, proxy_url, schemesplit
+from disco.context import current_task
+from disco.layout import locate as locate_in
+from disco.settings import DiscoSettings
+from disco.util import proxy_url
 
 
 def locate(url, task=None):
     """``(local path or None, http URL)`` of a ``disco://`` or ``dir://`` URL."""
-    task = task or active_task()
+    task = task or current_task()
     if task is not None:
-        disco_data, ddfs_data, port, proxy = task.disco_data, task.ddfs_data, task.disco_port, ""
-    else:
-        from disco.settings import DiscoSettings
-        settings = DiscoSettings()
-        disco_data, ddfs_data = settings["DISCO_DATA"], settings["DDFS_DATA"]
-        port, proxy = settings["DISCO_PORT"], settings["DISCO_PROXY"]
-    location, _, path = schemesplit(url)[1].partition("/")
-    host = netloc.parse(location)
-    http = "http://%s:%s/%s" % (host.host, host.port or port, path)
-    if proxy:
-        http = proxy_url(http, proxy=proxy, to_master=False)
-    top, _, rest = path.partition("/")
-    root = {"disco": disco_data, "ddfs": ddfs_data}.get(top)
-    if not root or ".." in rest.split("/"):
-        return None, http
-    return os.path.join(root, rest), http
+        roots = {"disco": task.disco_data, "ddfs": task.ddfs_data}
+        return locate_in(url, roots, task.disco_port)
+    settings = DiscoSettings()
+    roots = {"disco": settings["DISCO_DATA"], "ddfs": settings["DDFS_DATA"]}
+    local, http = locate_in(url, roots, settings["DISCO_PORT"])
+    if settings["DISCO_PROXY"]:
+        http = proxy_url(http, proxy=settings["DISCO_PROXY"], to_master=False)
+    return local, http
 
 
 def open(url, task=None):

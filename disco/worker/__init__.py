@@ -15,20 +15,23 @@ at most ``MSG_RATE`` in any second (more are joined) so that the master's rate l
 """
 import collections
 import io
-import itertools
 import os
 import random
 import sys
 import time
 import traceback
 import zipfile
-from itertools import islice
 
-from disco import protocol
-from disco._streams import Counted, Records
+from disco import protocol, schemes
+from disco.context import current_task, set_task
 from disco.error import DataError, DiscoError
 from disco.fileutils import AtomicFile, DiscoOutput, Wait
-from disco.util import isiterable, iskv, ispartitioned, merge, read_index
+from disco.readers import (Input, InputIter, MergedInput, ParallelInput,  # noqa: F401
+                           SerialInput, read_index)
+from disco.schemes.scheme_disco import locate
+from disco.task import Task
+from disco.util import iskv, iterify, ispartitioned, schemesplit
+from disco.worker.modutil import find_modules, locate_modules, module_files, parse_function
 
 DISCO_WORKER_MAX_TIME = 24 * 60 * 60
 MSG_RATE = 4
@@ -36,8 +39,12 @@ MAX_MSG = 64 * 1024
 LAUNCHER = "disco_worker"
 LAUNCHER_SCRIPT = b'#!/bin/sh\nexec "${DISCO_PYTHON:-python3}" -m disco.worker "$@"\n'
 
-active_task = None
-"""The Task this worker process runs (None on clients)."""
+
+
+def __getattr__(name):
+    if name == "active_task":  # Disco 0.5's global: the task this process runs, or None
+        return current_task()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 # -- the protocol channel -------------------------------------------------------------------------
@@ -164,13 +171,11 @@ class Worker(dict):
 
     def callables(self, job, jobargs):
         """Every callable parameter value (items of list/tuple values too)."""
-        from disco.util import iterify
         return [obj for key in self for obj in iterify(self.getitem(key, job, jobargs))
                 if callable(obj)]
 
     def get_modules(self, job, **jobargs):
         """The modspec of every callable parameter and of the job's class."""
-        from disco.worker.modutil import find_modules
         return find_modules(self.callables(job, jobargs) + [type(job)], exclude=["Task"])
 
     # -- client side: the job pack ----------------------------------------------------------------
@@ -204,7 +209,6 @@ class Worker(dict):
         copied to ``lib/``), the shipped modules of ``required_modules`` (auto-detected when
         None, and stored in this worker so tasks import the same) and the user's modules that
         define the job's functions (``defining_modules``)."""
-        from disco.worker.modutil import module_files
 
         def get(key):
             return self.getitem(key, job, jobargs)
@@ -228,7 +232,6 @@ class Worker(dict):
     def defining_modules(self, job, jobargs):
         """The modspec of the user's modules that define the job's class and functions: always
         shipped (functions travel by reference to them), whatever ``required_modules`` says."""
-        from disco.worker.modutil import locate_modules, parse_function
         names = {getattr(parse_function(fn), "__module__", None)
                  for fn in self.callables(job, jobargs) + [type(job)]}
         return locate_modules(sorted(n for n in names if n and n != "__main__"))
@@ -251,8 +254,7 @@ class Worker(dict):
     def start(self, task, job, **jobargs):
         """Run the task: memory limit, task directory, ``run`` (under cProfile when
         ``profile``), then ``end``."""
-        global active_task
-        active_task = task
+        set_task(task)
         set_mem_limit(os.environ.get("DISCO_WORKER_MAX_MEM")
                       or job.settings.get("DISCO_WORKER_MAX_MEM"))
         task.makedirs()
@@ -299,7 +301,6 @@ class Worker(dict):
 
     @classmethod
     def get_task(cls):
-        from disco.task import Task
         return Task(**cls.send("TASK"))
 
     @classmethod
@@ -343,7 +344,6 @@ class Worker(dict):
     def concat_input(cls, task, output_label, replicas):
         """Concatenate the first replica of each input into ``task.output_path(output_label)``;
         ``(path, size)``. Record streams stay one valid stream (see ``concat_streams``)."""
-        from disco import schemes
         path = task.output_path(output_label)
         if len(replicas) == 1 and _link(replicas[0][0], path, task):
             return path, os.path.getsize(path)
@@ -389,7 +389,6 @@ def concat_streams(output, files, buffer_size=1024 * 1024):
 
 def _link(url, path, task):
     """Hard link the local file of ``url`` at ``path``; False if that is not possible."""
-    from disco.schemes.scheme_disco import locate
     if not url.startswith("disco://"):
         return False
     local, _http = locate(url, task)
@@ -515,13 +514,15 @@ class IDedInput(tuple):
         rtype, payload = channel().request("INPUT_ERR", [self.id, sorted(tried)])
         return [tuple(r) for r in payload] if rtype == "RETRY" else []
 
+    def replica_urls(self):
+        """The URLs to try, in order (``ReplicaIter``): what ``disco.readers.InputIter`` reads."""
+        return ReplicaIter(self)
+
     def __str__(self):
         return "%s" % self.locations
 
 
 def _is_local(url, task):
-    from disco.schemes.scheme_disco import locate
-    from disco.util import schemesplit
     scheme = schemesplit(url)[0]
     if scheme in ("", "file"):
         return True
@@ -556,146 +557,12 @@ class ReplicaIter(object):
         if not self.checked_local:
             self.checked_local = True
             for rid in untried:
-                if _is_local(self.replicas[rid], active_task):
+                if _is_local(self.replicas[rid], current_task()):
                     self.used.add(rid)
                     return self.replicas[rid]
         rid = random.choice(untried)
         self.used.add(rid)
         return self.replicas[rid]
-
-
-class InputIter(object):
-    """Records of one input (an IDedInput, a list of replica URLs or a URL), opened with
-    ``open(url)``. When a replica fails (DataError) the next one is opened and the records
-    already yielded are skipped; DataError when every replica failed."""
-
-    def __init__(self, input, task=None, open=None, start=0):
-        self.input = input
-        if isinstance(input, IDedInput):
-            self.urls = ReplicaIter(input)
-        elif isiterable(input):
-            self.urls = iter(input)
-        else:
-            self.urls = iter([input])
-        self._start = start
-        self.iter = None
-        self.open = open or Input.default_opener(task=task)
-        self.fd = None
-        self.swap()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        while True:
-            try:
-                return next(self.iter)
-            except DataError:
-                self.swap(traceback.format_exc())
-            except StopIteration:
-                self.close()
-                raise
-
-    def records(self):
-        """An iterator of the records with the same fail-over, without a Python call per record
-        (``disco._streams.Records``, calling ``failover`` on DataError)."""
-        return Records(self)
-
-    def failover(self):
-        """After a DataError (being handled): open the next replica, waiting while busy."""
-        error = traceback.format_exc()
-        while True:
-            try:
-                return self.swap(error)
-            except Wait as w:
-                time.sleep(w.retry_after)
-
-    @property
-    def last(self):
-        """Index of the last record delivered (-1 before the first)."""
-        return self.iter.last if self.iter is not None else self._start - 1
-
-    def swap(self, error=None):
-        """Open the next replica, positioned after the records already yielded."""
-        self.close()
-        for url in self.urls:
-            try:
-                start = self.last + 1
-                self.fd = self.open(url)
-                self.iter = Counted(islice(iter(self.fd), start, None), start)
-                return
-            except DataError:
-                error = traceback.format_exc()
-        message = "Exhausted all available replicas"
-        if error:
-            message += ", last error was:\n\n%s" % error
-        raise DataError(message, str(self.input))
-
-    def close(self):
-        fd, self.fd = self.fd, None
-        if fd is not None and hasattr(fd, "close"):
-            fd.close()
-
-
-class Input(object):
-    """An iterable over the records of an input, with replica fail-over (InputIter); waits and
-    retries while the master says the input is busy. ``open(url)`` (keyword) opens a replica:
-    default ``disco.schemes.open(url, task)``."""
-
-    def __init__(self, input, task=None, **kwds):
-        self.input, self.task, self.kwds = input, task, kwds
-
-    def __iter__(self):
-        while True:
-            try:
-                return self.input_iter(self.input).records()
-            except Wait as w:
-                time.sleep(w.retry_after)
-
-    def input_iter(self, input):
-        return InputIter(input, task=self.task, **self.kwds)
-
-    @classmethod
-    def default_opener(cls, task):
-        from disco import schemes
-
-        def open(url):
-            return schemes.open(url, task=task)
-        return open
-
-
-class SerialInput(Input):
-    """Records of a sequence of inputs, one input after another."""
-
-    def __iter__(self):
-        return itertools.chain.from_iterable(Input(input, task=self.task, **self.kwds)
-                                             for input in self.input)
-
-
-class ParallelInput(Input):
-    """Records of a set of inputs, interleaved: an input that would block (Wait) is put back
-    and another one read."""
-
-    BUSY_TIMEOUT = 1
-
-    def __iter__(self):
-        iters = [InputIter(input, task=self.task, **self.kwds) for input in self.input]
-        while iters:
-            iterator = iters.pop()
-            try:
-                yield from iterator
-            except Wait as w:
-                if not iters:
-                    time.sleep(min(w.retry_after, self.BUSY_TIMEOUT))
-                iters.insert(0, iterator)
-
-
-class MergedInput(Input):
-    """The sorted merge of inputs that are each sorted (``disco.util.merge``, i.e.
-    ``heapq.merge``)."""
-
-    def __iter__(self):
-        return iter(merge(*(Input(input, task=self.task, **self.kwds) for input in self.input)))
 
 
 # -- outputs --------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ given. Job pack v1: one reduce task (``nr_reduces`` 1) over every map output.
 """
 from disco import JOBPACK_VERSION1
 from disco.error import DiscoError
-from disco.util import inputlist, isiterable
+from disco.inputs import inputlist
+from disco.util import isiterable
 from disco.worker import Worker as BaseWorker
 
 

@@ -1,5 +1,6 @@
 """External merge sort of records, in bounded memory (``sort=True`` of the classic worker,
-``Stage(sort=True)`` of the pipeline worker, ``disco.util.disk_sort``/``dsorted``).
+``Stage(sort=True)`` of the pipeline worker, ``disk_sort``/``dsorted``, which ``disco.util``
+answers for too).
 
 Contract of ``sorted_records(records, buffer_size, tempdir, key)``: yields every record of
 ``records`` ordered by ``key`` (default ``itemgetter(0)``: the key of a ``(k, v)`` record), stably
@@ -7,7 +8,7 @@ Contract of ``sorted_records(records, buffer_size, tempdir, key)``: yields every
 no external ``sort`` program is used. Records are gathered in memory until the estimate of the
 memory they take reaches the buffer, sorted and, unless they were all there was, spilled as a
 *run*: a v2 record stream (``DiscoOutputStream_v2``, small hunks) in an anonymous temporary file in
-``tempdir``. Runs are merged with ``disco.util.merge``; every ``max_fanin`` runs of one level are
+``tempdir``. Runs are merged with ``disco._merge.merge``; every ``max_fanin`` runs of one level are
 merged into one run of the next level as soon as they exist (and more than ``max_fanin`` runs
 left at the end are merged in groups first), so open files and reader buffers stay bounded too.
 Temporary files vanish when the iteration ends or the process dies.
@@ -26,7 +27,10 @@ import re
 import sys
 import tempfile
 
+from disco._merge import merge
 from disco.error import DiscoError
+from disco.fileutils import DiscoOutputStream_v2
+from disco.recordio import disco_input_stream
 
 MIN_BUFFER = 16 * 1024 ** 2
 MAX_BUFFER = 256 * 1024 ** 2
@@ -76,7 +80,6 @@ class Run(object):
     """A sorted run spilled to an anonymous temporary file: iterate it once, then ``close``."""
 
     def __init__(self, records, tempdir, level=0):
-        from disco.fileutils import DiscoOutputStream_v2
         self.level = level
         self.file = tempfile.TemporaryFile(dir=tempdir or None, prefix="sort-")
         out = DiscoOutputStream_v2(self.file, min_hunk_size=RUN_HUNK_SIZE)
@@ -85,7 +88,6 @@ class Run(object):
         self.file.seek(0)
 
     def __iter__(self):
-        from disco.worker.task_io import disco_input_stream
         return iter(disco_input_stream(self.file, None, self.file.name))
 
     def close(self):
@@ -123,7 +125,6 @@ def sorted_records(records, buffer_size="10%", tempdir=None, key=operator.itemge
                    progress=None, max_fanin=MAX_FANIN):
     """The records sorted by ``key`` in bounded memory (see the module doc). ``progress(text)``,
     when given, is told about spilled runs (at 1, 2, 4, 8, ... runs) and the final merge."""
-    from disco.util import merge
     max_records, max_bytes = buffer_limits(buffer_size)
     max_fanin = max(int(max_fanin), 2)
     runs = []
@@ -157,7 +158,6 @@ def sorted_records(records, buffer_size="10%", tempdir=None, key=operator.itemge
 
 def _merged_run(group, key, tempdir):
     """One run holding the merge of the runs of ``group`` (closed once merged)."""
-    from disco.util import merge
     if len(group) == 1:
         return group[0]
     try:
@@ -165,3 +165,18 @@ def _merged_run(group, key, tempdir):
     finally:
         for run in group:
             run.close()
+
+
+def dsorted(iterable, buffer_size=1e6, tempdir=".", key=None):
+    """Sorted records of ``iterable``, spilling sorted runs of ``buffer_size`` records (or a size
+    string such as ``'64M'``) to temporary files in ``tempdir``; ``key`` as for ``sorted``."""
+    return sorted_records(iterable, buffer_size, tempdir, key=key)
+
+
+def disk_sort(worker, input, filename, sort_buffer_size="10%"):
+    """``(key, value)`` records of ``input`` sorted by key, in memory bounded by
+    ``sort_buffer_size``. Runs spill next to ``filename``; ``worker.send('MSG', ...)`` gets
+    progress messages when ``worker`` is given."""
+    progress = (lambda text: worker.send("MSG", text)) if worker is not None else None
+    return sorted_records(input, sort_buffer_size, os.path.dirname(filename) or ".",
+                          key=operator.itemgetter(0), progress=progress)

@@ -10,7 +10,8 @@ import os
 import re
 
 from disco.master.ddfs.errors import DDFSError
-from disco.master.jobinputs import InputError, local_path, read_index
+from disco.layout import index_entries, local_path
+from disco.master.jobinputs import InputError, read_index
 from disco.master.outputs import DirOutput, url_host
 from disco.util import safe_name
 
@@ -33,10 +34,11 @@ async def save_results(ddfs, jobname, outputs, data_roots, port):
             raise DDFSError(str(e)) from None
         run = _RUN.search(output.url)
         taskid, runid = run.groups() if run else ("0", "0")
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            url = line.split()[1]
+        try:
+            entries = [entry for _lineno, entry in index_entries(text)]
+        except ValueError as e:
+            raise DDFSError("malformed index file %s: %s" % (output.url, e)) from None
+        for _label, url, _size in entries:
             path = local_path(url.split("://", 1)[-1].partition("/")[2], data_roots)
             if path is None or not os.path.isfile(path):
                 raise DDFSError("cannot save %s in DDFS: not a local file" % url)

@@ -1,23 +1,20 @@
 """Functions for classic map/reduce jobs (``disco.worker.classic.func``, also ``disco.func``).
 
-Also re-exports every name of ``disco.worker.task_io``. The interface functions below (``map``,
+Also re-exports every name of ``disco.recordio`` (``disco.worker.task_io``). The interface functions below (``map``,
 ``partition``, ``combiner``, ``reduce``, ``reduce2``) only document signatures; they are not
 exported by ``import *`` (``map`` would shadow the builtin).
 """
 from disco._partition import hash_key  # noqa: F401  (part of this module's API)
 from disco._partition import partition as _partition
 
+from disco import recordio as _recordio
+from disco.readers import notifier  # noqa: F401  (part of this module's API)
+from disco.recordio import *  # noqa: F401,F403
+from disco.recordio import task_input_stream, task_output_stream
 from disco.util import kvgroup  # noqa: F401
-from disco.worker.task_io import *  # noqa: F401,F403
-from disco.worker.task_io import task_input_stream, task_output_stream
-from disco.worker import task_io as _task_io
 
 map_input_stream = reduce_input_stream = task_input_stream
 map_output_stream = reduce_output_stream = task_output_stream
-
-
-def notifier(urls):
-    """Called with the replica URLs of each input a result iterator opens (default: nothing)."""
 
 
 def map(entry, params):
@@ -92,8 +89,8 @@ def sum_reduce(iter, params):
     return buffer.items()
 
 
-__all__ = [n for n, v in vars(_task_io).items() if not n.startswith("_") and (
-    isinstance(v, tuple) or getattr(v, "__module__", None) == _task_io.__name__)] + [
+__all__ = [n for n, v in vars(_recordio).items() if not n.startswith("_") and (
+    isinstance(v, tuple) or getattr(v, "__module__", None) == _recordio.__name__)] + [
     "kvgroup", "map_input_stream", "reduce_input_stream", "map_output_stream",
     "reduce_output_stream", "notifier", "init", "noop", "hash_key", "default_partition",
     "make_range_partition", "nop_map", "nop_reduce", "sum_combiner", "sum_reduce"]

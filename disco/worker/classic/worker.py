@@ -27,15 +27,17 @@ import sys
 from disco import JOBPACK_VERSION1
 from disco._partition import map_output
 from disco.error import DiscoError
-from disco.util import (argcount, disk_sort, globalize, inputlist, isiterable, iterify,
-                        ispartitioned, read_index)
+from disco.inputs import inputlist
+from disco.readers import read_index
+from disco.recordio import StreamCombiner
+from disco.util import argcount, globalize, isiterable, iterify, ispartitioned
 from disco.worker import Params, SerialInput, Worker as BaseWorker
 from disco.worker.classic import external, func
 from disco.worker.classic.func import (chain_reader, default_partition, disco_output_stream,
                                        init, map_input_stream, map_output_stream,
                                        reduce_input_stream, reduce_output_stream)
 from disco.worker.modutil import import_modules
-from disco.worker.task_io import StreamCombiner
+from disco.worker.sort import disk_sort
 
 Task = None
 """The running task (set on the node)."""

@@ -30,10 +30,12 @@ import sys
 
 from disco import JOBPACK_VERSION2
 from disco.error import DiscoError
-from disco.util import inputlist, isiterable
+from disco.inputs import inputlist
+from disco.recordio import (StreamCombiner, chain_reader, disco_output_stream, task_input_stream,
+                            task_output_stream)
+from disco.util import isiterable
 from disco.worker import Input, Params, SerialInput, Worker as BaseWorker
-from disco.worker.task_io import (StreamCombiner, chain_reader, disco_output_stream,
-                                  task_input_stream, task_output_stream)
+from disco.worker.sort import disk_sort
 
 GROUPINGS = ("split", "group_label", "group_node", "group_node_label", "group_all")
 
@@ -184,7 +186,6 @@ class Worker(BaseWorker):
 
     def run_stage(self, task, stage, params, input_chain, output_chain, sort_buffer_size="10%"):
         """init -> input_hook -> process (per input, or per label when combining) -> done."""
-        from disco.util import disk_sort
         stage.taskinfo = TaskInfo(task.jobname, task.host, task.stage, task.group, task.group_label)
         interface = self.make_interface(task, stage, params, output_chain)
         state = stage.init(interface, params) if stage.init else None

@@ -1,0 +1,34 @@
+"""Job inputs as lists of replica lists (``disco.util.inputexpand``/``inputlist``/``deref`` of
+Disco 0.5, which ``disco.util`` still answers for).
+
+Above the DDFS client: ``tag://`` inputs (token forms included) expand to the replica lists of
+every blob the tag reaches, ``dir://`` index files to their members (``disco.readers.expand``).
+"""
+from disco.ddfs import DDFS
+from disco.readers import expand, expand_all
+from disco.util import listify, urlresolve
+
+
+def _tags(settings):
+    """The ``tags`` function of ``disco.readers.expand``: asks DDFS lazily, once needed."""
+    return lambda url: DDFS(settings=settings).tag_inputs(url)
+
+
+def inputexpand(input, label=None, settings=None):
+    """Replica lists for one job input: ``dir://`` index files expand to their members (unless
+    ``label is False``), nested lists to their expansions, a ``tag://`` URL (token forms
+    included) to the replica lists of every blob it reaches (a missing tag raises CommError)."""
+    return expand(input, label=label, tags=_tags(settings))
+
+
+def inputlist(inputs, label=None, settings=None):
+    """Flat list of inputs (URL strings or replica lists), see ``inputexpand``; empty ones
+    dropped."""
+    return expand_all(inputs, label=label, tags=_tags(settings))
+
+
+def deref(inputs, resolve=False, master=None):
+    """Replica lists of ``inputs`` (index files expanded); http URLs when ``resolve``."""
+    for input in inputlist(inputs):
+        reps = listify(input)
+        yield [urlresolve(u, master=master) for u in reps] if resolve else reps
