@@ -1,12 +1,12 @@
 """Names and time formats of the master (SPEC §2.7, §2.8, §6.7)."""
 import time
 
-from disco.layout import hexhash
+from disco.layout import hexhash, job_path  # noqa: F401  (hexhash: used by master.ddfs)
 
 
 def job_dir(root, jobname):
     """``<root>/<HH>/<jobname>``: where a job's files live (master root or a node's data dir)."""
-    return "%s/%s/%s" % (root.rstrip("/"), hexhash(jobname), jobname)
+    return job_path(root.rstrip("/"), jobname)
 
 
 class JobNamer:
