@@ -1,7 +1,7 @@
 """A worker that calls one function per stage (``disco.worker.simple`` of Disco 0.5).
 
 ``map``/``reduce`` parameters are functions ``fn(worker, task, **jobargs)`` that read
-``worker.input(task)`` and write ``worker.output(task, label).file.add(k, v)``. The shuffle
+``worker.input(task)`` and write ``worker.output(task, label).add(k, v)``. The shuffle
 stages concatenate their inputs per label unless a ``map_shuffle``/``reduce_shuffle`` function is
 given. Job pack v1: one reduce task (``nr_reduces`` 1) over every map output.
 """

@@ -60,7 +60,8 @@ def test_input_waits_while_busy(monkeypatch):
 def test_outputs(tmp_path):
     path = str(tmp_path / "out")
     out = Output((path, "disco", None))
-    out.file.add("k", "v")
+    assert out.writer is out.file
+    out.add("k", "v")
     out.close()
     assert out.label == 0 and out.size() == os.path.getsize(path) > 0
     assert BaseOutput((path, "part", "3")).label == 3
@@ -86,6 +87,19 @@ def test_concatenated_record_streams_read_as_one(tmp_path, version):
         records = list(disco_input_stream(f, os.path.getsize(target), target))
     expected = [("k0", 0), ("k1", 0), ("k1", 1), ("k2", 0), ("k2", 1), ("k2", 2)]
     assert records == ([(k, str(v)) for k, v in expected] if version == 0 else expected)
+
+
+def test_an_output_through_a_stream_chain_writes_records_to_its_last_stream(tmp_path):
+    from disco.recordio import StreamCombiner, disco_output_stream, task_output_stream
+    path = str(tmp_path / "out")
+    out = Output((path, "part", 2), open=lambda p: StreamCombiner(p, [task_output_stream, disco_output_stream], None))
+    assert out.writer is out.file.fds[-1] and out.label == 2
+    out.add("k", 1)
+    out.writer.add("l", 2)
+    out.close()
+    from disco.worker.task_io import disco_input_stream
+    with open(path, "rb") as f:
+        assert list(disco_input_stream(f, None, path)) == [("k", 1), ("l", 2)]
 
 
 def test_message_writer_sends_lines():

@@ -176,7 +176,7 @@ class Worker(BaseWorker):
         partition, combiner = self["partition"], self["combiner"]
 
         def add_for(label):
-            return self.output(task, label, open=self.opener("map", "out", params)).file.fds[-1].add
+            return self.output(task, label, open=self.opener("map", "out", params)).writer.add
 
         def progress(n):
             self.send("MSG", "%d entries mapped" % n)
@@ -211,7 +211,7 @@ class Worker(BaseWorker):
     def reduce(self, task, params):
         """Reduce the input into the task's single output (label 0)."""
         red_in = self.status_iter(self.reduce_input(task, params), "%d entries reduced")
-        red_out = self.output(task, open=self.opener("reduce", "out", params)).file.fds[-1]
+        red_out = self.output(task, open=self.opener("reduce", "out", params)).writer
         self["reduce_init"](red_in, params)
         fn = self["reduce"]
         if argcount(fn) < 3:

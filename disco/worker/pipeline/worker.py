@@ -177,7 +177,7 @@ class Worker(BaseWorker):
             return StreamCombiner(path, chain, params)
 
         def output(label):
-            return self.output(task, label, open=open).file.fds[-1]
+            return self.output(task, label, open=open).writer
         return DiscoTask(output=output)
 
     def prepare_input_map(self, task, stage, params):

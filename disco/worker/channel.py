@@ -1,0 +1,179 @@
+"""The worker's end of the Disco Worker Protocol (docs/worker-protocol.md) and the entry point of
+a worker process (``python -m disco.worker``).
+
+The master starts the launcher with cwd = job home; ``main()`` speaks the protocol on stderr
+(requests) and stdin (replies): ``WORKER``, ``TASK``, unpickles ``(job, jobargs)`` from the job
+pack and calls ``job.worker.start(task, job, **jobargs)``, then ``DONE``. ``DataError``,
+``EnvironmentError`` and ``MemoryError`` end the task with ``ERROR`` (the master retries it), any
+other exception with ``FATAL`` (the job is killed). ``print`` output becomes ``MSG`` events, sent
+at most ``MSG_RATE`` in any second (more are joined) so that the master's rate limit is never hit.
+"""
+import collections
+import io
+import os
+import sys
+import time
+import traceback
+
+from disco import protocol
+from disco.error import DataError
+from disco.task import Task
+
+DISCO_WORKER_MAX_TIME = 24 * 60 * 60
+MSG_RATE = 4
+MAX_MSG = 64 * 1024
+
+
+class Channel(object):
+    """The worker's end of the protocol: requests written to ``out``, replies read from ``inp``
+    (binary streams). At most ``MSG_RATE`` ``MSG`` requests go out in any second; one beyond
+    that is held and joined to the next, or sent right before DONE/ERROR/FATAL (one more than
+    ``MSG_RATE`` stays well under the master's limit, so the final message never waits)."""
+
+    def __init__(self, out, inp):
+        self.out, self.inp = out, inp
+        self.pending = []
+        self.sent = collections.deque(maxlen=MSG_RATE)
+
+    def request(self, msg_type, payload=""):
+        """Send a request; its reply ``(type, payload)``."""
+        if msg_type == "MSG":
+            self.pending.append(str(payload))
+            return self.flush_messages()
+        self.flush_messages()
+        return self._exchange(msg_type, payload)
+
+    def post(self, msg_type, payload=""):
+        """Send a final message (DONE, ERROR, FATAL): the master does not reply."""
+        self.flush_messages(force=True)
+        self._write(msg_type, payload)
+
+    def flush_messages(self, force=False):
+        if not self.pending:
+            return "OK", "ok"
+        if len(self.sent) == MSG_RATE and not force and self.sent[0] + 1.0 > time.monotonic():
+            return "OK", "ok"
+        text, self.pending = "\n".join(self.pending), []
+        if len(text) > MAX_MSG:
+            text = text[:MAX_MSG // 2] + "\n[... %d characters cut ...]\n" % (len(text) - MAX_MSG) \
+                + text[-MAX_MSG // 2:]
+        reply = self._exchange("MSG", text)
+        self.sent.append(time.monotonic())
+        return reply
+
+    def _write(self, msg_type, payload):
+        self.out.write(protocol.encode(msg_type, payload))
+        self.out.flush()
+
+    def _exchange(self, msg_type, payload):
+        self._write(msg_type, payload)
+        reply = protocol.read_message(self.inp)
+        if reply is None:
+            raise protocol.ProtocolError("the master closed the connection (after %s)" % msg_type)
+        return reply
+
+
+_channel = None
+
+
+def channel():
+    """The protocol channel of this process (stderr/stdin of the process when first used)."""
+    global _channel
+    if _channel is None:
+        _channel = Channel(sys.__stderr__.buffer, sys.__stdin__.buffer)
+    return _channel
+
+
+class MessageWriter(io.TextIOBase):
+    """A text file replacing ``sys.stdout``/``sys.stderr`` in workers: complete lines are sent
+    as ``MSG`` requests (blank ones dropped); ``flush()`` sends a pending partial line."""
+
+    def __init__(self, worker=None):
+        self.send = send if worker is None else worker.send
+        self.line = ""
+
+    def writable(self):
+        return True
+
+    def write(self, string):
+        self.line += string
+        if "\n" in self.line or len(self.line) > MAX_MSG:
+            text, _, self.line = self.line.rpartition("\n")
+            if not text:
+                text, self.line = self.line, ""
+            self._send(text)
+        return len(string)
+
+    def flush(self):
+        text, self.line = self.line, ""
+        self._send(text)
+
+    def _send(self, text):
+        text = "\n".join(line.rstrip() for line in text.split("\n") if line.strip())
+        if text:
+            self.send("MSG", text)
+
+
+def send(msg_type, payload=""):
+    """Send a protocol message on this process's channel; the reply's payload (None for DONE,
+    ERROR and FATAL, which get no reply)."""
+    if msg_type in ("DONE", "ERROR", "FATAL"):
+        channel().post(msg_type, payload)
+        return None
+    return channel().request(msg_type, payload)[1]
+
+
+def set_mem_limit(limit):
+    """Limit the address space of this process: ``'N%'`` of physical memory, or N bytes; ''
+    or 0 = no limit. Never raises the hard limit."""
+    import resource
+    limit = str(limit or "").strip()
+    if not limit or limit in ("0", "0%"):
+        return
+    try:
+        if limit.endswith("%"):
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            limit = int(total * float(limit[:-1]) / 100)
+        else:
+            limit = int(limit)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def main():
+    """Run one task in this process (see the module doc); returns the exit status."""
+    chan = channel()
+    sys.stdout = sys.stderr = MessageWriter()
+    try:
+        send("WORKER", {"pid": os.getpid(), "version": protocol.VERSION})
+        task = Task(**send("TASK"))
+        job, jobargs = task.jobobjs
+        job.worker.start(task, job, **jobargs)
+        sys.stdout.flush()
+        send("DONE")
+        return 0
+    except protocol.ProtocolError as e:
+        sys.__stderr__.write("disco worker: protocol error: %s\n" % e)
+        return 2
+    except (DataError, EnvironmentError, MemoryError):
+        _report(chan, "ERROR")
+        return 1
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        _report(chan, "FATAL")
+        return 1
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def _report(chan, msg_type):
+    try:
+        sys.stdout.flush()
+        chan.post(msg_type, traceback.format_exc()[-MAX_MSG * 16:])
+    except (OSError, protocol.ProtocolError):
+        pass
