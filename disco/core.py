@@ -174,7 +174,7 @@ class Disco(object):
 
     def oob_get(self, jobname, key):
         """The out-of-band value (bytes) a task of the job stored for ``key``; None if none."""
-        return load_oob(self.master, _jobname(jobname), key)
+        return load_oob(self.master, _jobname(jobname), key, settings=self.settings)
 
     def oob_list(self, jobname):
         """The out-of-band keys of the job (blob names in its OOB tag, newest first)."""
@@ -254,7 +254,9 @@ class Disco(object):
             monitor.done()
 
     def result_iterator(self, *args, **kwargs):
+        """``result_iterator`` reading with this master and its settings."""
         kwargs["ddfs"] = self.master
+        kwargs.setdefault("settings", self.settings)
         return result_iterator(*args, **kwargs)
 
 
@@ -298,11 +300,13 @@ def _event_iter(data, offset):
 
 
 def result_iterator(urls, reader=chain_reader, input_stream=(task_input_stream,),
-                    notifier=notifier, params=None, ddfs=None):
+                    notifier=notifier, params=None, ddfs=None, settings=None):
     """Records of the results ``urls`` (URLs or replica lists, as ``Disco.wait`` returns them;
     ``dir://`` and ``tag://`` URLs expanded, tags on the master ``ddfs`` when given): read
     through ``input_stream`` + ``[reader]`` (``reader=None``: the last input stream's output,
-    e.g. text lines); ``notifier(replicas)`` is called as each result is opened."""
-    settings = DiscoSettings(DISCO_MASTER=ddfs) if ddfs else None
+    e.g. text lines); ``notifier(replicas)`` is called as each result is opened. ``settings``
+    (a ``DiscoSettings``; default the environment's) say where the master and local data are."""
+    if ddfs:
+        settings = DiscoSettings(settings or {}, DISCO_MASTER=ddfs)
     yield from read_results(inputlist(urls, settings=settings), reader, input_stream, notifier,
-                            params)
+                            params, settings=settings)

@@ -22,6 +22,7 @@ import tarfile
 from urllib.parse import quote, urlencode
 
 from disco import comm, schemes
+from disco.context import run_with
 from disco.error import CommError, DiscoError
 from disco.fileutils import CHUNK_SIZE, MAX_RECORD_SIZE, Chunker
 from disco.readers import expand_all, read_results
@@ -255,7 +256,7 @@ class DDFS(object):
         tried in random order; the last error is raised when all fail."""
         for replicas in self.blobs(tag, token=token):
             if blobfilter(self.blob_name(replicas[0])):
-                yield open_replica(random.sample(replicas, len(replicas)))
+                yield run_with(self.settings, open_replica, random.sample(replicas, len(replicas)))
 
     def push(self, tag, files, replicas=None, forceon=(), exclude=(), retries=10, delayed=False,
              update=False, token=None):
@@ -299,7 +300,8 @@ class DDFS(object):
         blobs = []
         for reps in urls:
             basename = os.path.basename(list(iterify(reps))[0].rstrip("/")) or "chunk"
-            records = read_results(expand_all([reps], tags=self.tag_inputs), **kwargs)
+            inputs = run_with(self.settings, expand_all, [reps], tags=self.tag_inputs)
+            records = read_results(inputs, settings=self.settings, **kwargs)
             for n, chunk in enumerate(chunker.chunks(records)):
                 blobs.append(self._push((chunk, self.safe_name("%s-%d" % (basename, n))), replicas=replicas,
                                         forceon=forceon, retries=retries, token=token))

@@ -13,9 +13,9 @@ def save_oob(host, name, key, value, ddfs=None):
     ddfs.push(DDFS.job_oob(name), [(value, key)], delayed=True)
 
 
-def load_oob(host, name, key):
+def load_oob(host, name, key, settings=None):
     """The newest value stored for ``key`` in job ``name``'s OOB tag (bytes), or None."""
-    ddfs = DDFS(host)
+    ddfs = DDFS(host, settings=settings)
     for fd in ddfs.pull(DDFS.job_oob(name), blobfilter=lambda blob: blob == key):
         with fd:
             return fd.read()

@@ -16,6 +16,7 @@ import traceback
 from itertools import islice
 
 from disco._streams import Counted, Records
+from disco.context import run_with
 from disco.error import DataError, DiscoError
 from disco.fileutils import Wait
 from disco.layout import index_entries
@@ -208,14 +209,15 @@ def notifier(urls):
 
 
 def read_results(inputs, reader=chain_reader, input_stream=(task_input_stream,),
-                 notifier=notifier, params=None):
+                 notifier=notifier, params=None, settings=None):
     """Records of ``inputs`` (URLs or replica lists, already expanded): read through
     ``input_stream`` + ``[reader]`` (``reader=None``: the last input stream's output, e.g. text
-    lines), with replica fail-over; ``notifier(replicas)`` is called as each input is opened."""
+    lines), with replica fail-over; ``notifier(replicas)`` is called as each input is opened.
+    Replicas are opened with ``settings`` as the client settings (``disco.context``)."""
     streams = list(input_stream) + ([reader] if reader else [])
 
     def open(url):
-        return StreamCombiner(url, streams, params)
+        return run_with(settings, StreamCombiner, url, streams, params)
 
     for input in inputs:
         notifier(input)

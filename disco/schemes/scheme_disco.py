@@ -3,15 +3,15 @@
 The locality rule (``disco.layout.locate``): the URL is read from the local file
 ``DISCO_DATA/<path>`` (``DDFS_DATA/<path>``) when that file exists, otherwise over HTTP from
 ``http://host:DISCO_PORT/disco/<path>``. In a worker the data directories and port are the
-task's (from the TASK message); on a client they come from ``DiscoSettings`` (and the HTTP
-fallback goes through ``DISCO_PROXY`` when set). ``dir://`` URLs resolve the same way.
+task's (from the TASK message); on a client they come from the client settings of the work being
+done (``disco.context.current_settings``; the HTTP fallback goes through ``DISCO_PROXY`` when
+set). ``dir://`` URLs resolve the same way.
 """
 import os
 
 from disco.comm import open_local, open_url
-from disco.context import current_task
+from disco.context import current_settings, current_task
 from disco.layout import locate as locate_in
-from disco.settings import DiscoSettings
 from disco.util import proxy_url
 
 
@@ -21,7 +21,7 @@ def locate(url, task=None):
     if task is not None:
         roots = {"disco": task.disco_data, "ddfs": task.ddfs_data}
         return locate_in(url, roots, task.disco_port)
-    settings = DiscoSettings()
+    settings = current_settings()
     roots = {"disco": settings["DISCO_DATA"], "ddfs": settings["DDFS_DATA"]}
     local, http = locate_in(url, roots, settings["DISCO_PORT"])
     if settings["DISCO_PROXY"]:

@@ -1,4 +1,8 @@
-"""End to end: jobs submitted to a real master (disco.master.embedded) with real workers."""
+"""End to end: jobs submitted to a real master (disco.master.embedded) with real workers.
+
+The clients get the master's settings as objects (``Job(settings=...)``,
+``result_iterator(..., settings=...)``), never through the environment: the autouse
+``disco_env`` fixture points the environment at an empty data directory and no master."""
 import subprocess
 import sys
 
@@ -8,6 +12,8 @@ from client import jobs
 from disco.worker.classic.func import default_partition
 from disco.core import result_iterator
 from disco.job import Job
+from disco.settings import DiscoSettings
+from masters import point_clients_at
 
 TEXT = ["raw://hello world hello", "raw://world of disco"]
 COUNTS = [("disco", 1), ("hello", 2), ("of", 1), ("world", 2)]
@@ -23,35 +29,43 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture
-def settings(cluster, monkeypatch):
+def settings(cluster):
     """Client settings of the master: DISCO_DATA et al. as the master has them."""
-    for key in ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT", "DISCO_DATA", "DDFS_DATA"):
-        monkeypatch.setenv(key, str(cluster.settings[key]))
     return cluster.settings
 
 
 def test_word_count(settings):
     job = Job(settings=settings).run(input=TEXT, map=jobs.word_map, reduce=jobs.word_reduce)
     results = job.wait(timeout=120)
-    assert sorted(result_iterator(results)) == COUNTS
+    assert sorted(result_iterator(results, settings=settings)) == COUNTS
+    assert sorted(job.disco.result_iterator(results)) == COUNTS
     assert job.jobinfo()["active"] == "ready"
     job.purge()
 
 
-def test_results_over_http(settings, monkeypatch):
+def test_results_over_http(settings):
     job = Job(settings=settings).run(input=TEXT, map=jobs.word_map, reduce=jobs.word_reduce)
     results = job.wait(timeout=120)
-    monkeypatch.setenv("DISCO_DATA", "/nonexistent")   # no local file: HTTP on DISCO_PORT
-    assert sorted(result_iterator(results)) == COUNTS
+    remote = DiscoSettings(settings, DISCO_DATA="/nonexistent")  # no local file: HTTP on DISCO_PORT
+    assert sorted(result_iterator(results, settings=remote)) == COUNTS
+
+
+def test_results_need_the_settings_of_their_master(settings):
+    """Without the master's settings, the environment's (no data, no master) cannot read them."""
+    job = Job(settings=settings).run(input=TEXT, map=jobs.word_map, reduce=jobs.word_reduce)
+    results = job.wait(timeout=120)
+    from disco.error import CommError
+    with pytest.raises(CommError):
+        list(result_iterator(results))
 
 
 def test_partitioned_job_and_chain(settings):
     first = jobs.WordCount(settings=settings).run(input=TEXT * 2)
     results = first.wait(timeout=120)
     assert len(results) == LABELS
-    assert sorted(result_iterator(results)) == [(w, 2 * n) for w, n in COUNTS]
+    assert sorted(result_iterator(results, settings=settings)) == [(w, 2 * n) for w, n in COUNTS]
     second = jobs.Chained(settings=settings).run(input=results)
-    assert sorted(result_iterator(second.wait(timeout=120))) == sorted(
+    assert sorted(result_iterator(second.wait(timeout=120), settings=settings)) == sorted(
         (2 * n, w) for w, n in COUNTS)
 
 
@@ -64,8 +78,10 @@ def test_failing_job_is_dead(settings):
         job.wait(timeout=120)
 
 
-def test_readme_script(settings, tmp_path):
-    """The Disco README's word count, functions in the user's script (``__main__``)."""
+def test_readme_script(cluster, tmp_path, monkeypatch):
+    """The Disco README's word count, functions in the user's script (``__main__``), pointed at
+    the master by the environment (as a user's shell would be)."""
+    point_clients_at(monkeypatch, cluster)
     script = tmp_path / "count_words.py"
     script.write_text(
         "from disco.core import Job, result_iterator\n"

@@ -26,6 +26,7 @@ import sys
 
 from disco import JOBPACK_VERSION1
 from disco._partition import map_output
+from disco.context import current_task
 from disco.error import DiscoError
 from disco.inputs import inputlist
 from disco.readers import read_index
@@ -39,33 +40,38 @@ from disco.worker.classic.func import (chain_reader, default_partition, disco_ou
 from disco.worker.modutil import import_modules
 from disco.worker.sort import disk_sort
 
-Task = None
-"""The running task (set on the node)."""
+
+
+def __getattr__(name):
+    if name == "Task":  # Disco 0.5's global: the running task (disco.context)
+        return current_task()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
 
 def get(key):
     """The out-of-band value of ``key`` stored by a task of this job."""
-    return Task.get(key)
+    return current_task().get(key)
 
 
 def put(key, value):
     """Store an out-of-band ``value`` for ``key``."""
-    return Task.put(key, value)
+    return current_task().put(key, value)
 
 
 def this_name():
-    return Task.jobname
+    return current_task().jobname
 
 
 def this_master():
-    return Task.master
+    return current_task().master
 
 
 def this_host():
-    return Task.host
+    return current_task().host
 
 
 def this_partition():
-    return Task.group_label
+    return current_task().group_label
 
 
 def this_inputs():
@@ -138,8 +144,6 @@ class Worker(BaseWorker):
 
     def run(self, task, job, **jobargs):
         """Resolve every parameter, give job functions their helper names, run the stage."""
-        global Task
-        Task = task
         for key in self:
             self[key] = self.getitem(key, job, jobargs)
         if self["version"] != _python_version():
