@@ -54,6 +54,11 @@ class NodeBackend:
         """``(free KiB, used KiB)`` of the node's data disk."""
         raise NotImplementedError
 
+    def data_dirs(self, node):
+        """``(DISCO_DATA, DDFS_DATA)`` as workers on ``node`` see them; None: the master's (nodes
+        sharing the master's file system, whose data paths start with the node name)."""
+        return None
+
 
 class LocalBackend(NodeBackend):
     """Nodes on this machine; node ``N`` keeps its data in ``<data_root>/N/``."""

@@ -1,8 +1,8 @@
 """The Worker Protocol 1.1 host (SPEC §2.11): runs one attempt of a task on a node.
 
 :meth:`WorkerHost.run` unpacks the job home on the node, starts ``jobdict.worker`` there (cwd = job
-home, env = the master's environment without Disco settings + jobenvs + ``DISCO_PYTHON``, its own
-process group, stdout merged into stderr), answers its requests and returns an :class:`Outcome`:
+home, env = the master's environment without its Disco settings + the settings of the cluster as the
+node sees them (:func:`worker_env`) + jobenvs, its own process group, stdout merged into stderr), answers its requests and returns an :class:`Outcome`:
 
 * ``done``  -- ``DONE`` received; ``outputs`` holds the task's outputs (the index of its local
   outputs, written to ``<job home>/.disco/<stage>-<taskid>-<µs>.results``, then its URL outputs);
@@ -19,6 +19,7 @@ import collections
 import os
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 
 from disco.layout import data_url, index_line
@@ -54,6 +55,15 @@ class ClusterInfo:
     disco_data: str
     ddfs_data: str
 
+    def node_settings(self, data_dirs=None):
+        """The Disco settings a worker inherits, as Disco 0.5's nodes did from their master:
+        the master's address and ports, and the data directories ``data_dirs`` (``(DISCO_DATA,
+        DDFS_DATA)`` as seen on the node; None: the master's own)."""
+        disco_data, ddfs_data = data_dirs or (self.disco_data, self.ddfs_data)
+        return {"DISCO_MASTER": self.master, "DISCO_MASTER_HOST": urllib.parse.urlsplit(self.master).hostname,
+                "DISCO_PORT": str(self.disco_port), "DDFS_PUT_PORT": str(self.put_port),
+                "DISCO_DATA": disco_data, "DDFS_DATA": ddfs_data}
+
 
 class WorkerHost:
     """Runs task attempts on nodes through ``backend``, logging task events to ``events``."""
@@ -71,8 +81,9 @@ class WorkerHost:
         except (JobHomeError, OSError) as e:
             return Outcome("fatal", "Cannot set up the job home: %s" % e)
         try:
+            settings = self.cluster.node_settings(self.backend.data_dirs(node))
             proc = await self.backend.start_worker(node, [os.path.join(home, job.worker)],
-                                                   worker_env(job.jobenvs), home)
+                                                   worker_env(job.jobenvs, settings), home)
         except OSError as e:
             return Outcome("fatal", "Cannot start the worker: %s" % e)
         try:
@@ -82,9 +93,11 @@ class WorkerHost:
             await proc.wait()
 
 
-def worker_env(jobenvs):
-    """The master's environment without Disco settings, plus ``jobenvs`` and ``DISCO_PYTHON``."""
+def worker_env(jobenvs, settings):
+    """The master's environment without its Disco settings, plus ``settings`` (the node's, see
+    :meth:`ClusterInfo.node_settings`), ``DISCO_PYTHON`` and, winning over both, ``jobenvs``."""
     env = {k: v for k, v in os.environ.items() if k not in DiscoSettings.defaults}
+    env.update(settings)
     env["DISCO_PYTHON"] = sys.executable
     env.update(jobenvs)
     return env

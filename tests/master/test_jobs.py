@@ -203,3 +203,25 @@ def test_slots_come_back_when_a_job_dies_with_tasks_waiting(start, tmp_path, end
     for _ in range(2):
         assert run(master, jobpack(inputs=WORDS, **MAP_REDUCE))[1][0] == "ready"
     assert "tasks" not in get_json(master, "/disco/ctrl/nodeinfo")["localhost"]
+
+
+def test_workers_inherit_the_masters_settings(start):
+    """Issue 14.1: a worker that resolves disco:// URLs through DISCO_PORT alone (as Disco 0.5's
+    do) reaches a master that is not on 8989; jobenvs still win over the inherited settings."""
+    master = start()
+    assert master.port != 8989
+    rest = "localhost/test/file.txt"
+    os.makedirs(os.path.dirname(os.path.join(master.settings["DISCO_DATA"], rest)))
+    with open(os.path.join(master.settings["DISCO_DATA"], rest), "w") as f:
+        f.write("served by the master")
+    with open(os.path.join(os.path.dirname(__file__), "envworker.py"), "rb") as f:
+        home = jobhome({"envworker.py": f.read()})
+    envs = {"TEST_URL": "disco://localhost/disco/" + rest, "DDFS_DATA": "/from/jobenvs"}
+    name, (status, _results) = run(master, jobpack(home=home, worker="envworker.py", envs=envs,
+                                                   inputs=[[0, 0, ["raw://0-a"]]],
+                                                   pipeline=[["map", "split", False]]))
+    assert status == "ready", messages(master, name)
+    report, = [json.loads(m.split("] ", 1)[1]) for m in messages(master, name) if m.startswith("MSG: ")]
+    assert report == {"read": "served by the master", "local": True, "env": {
+        "DISCO_MASTER": master.url, "DISCO_MASTER_HOST": "127.0.0.1", "DISCO_PORT": str(master.port),
+        "DISCO_DATA": master.settings["DISCO_DATA"], "DDFS_DATA": "/from/jobenvs"}}
