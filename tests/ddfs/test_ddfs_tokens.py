@@ -60,3 +60,31 @@ def test_client_token_choice(master, name, monkeypatch):
     monkeypatch.setenv("DDFS_WRITE_TOKEN", "T")
     DDFS().tag(name, [["v"]])
     assert DDFS().urls(name) == [["v"], ["u"]]
+
+
+def test_deleting_ddfs_attributes_unsets_them(master, name):
+    """Issue 14.2: as in Disco 0.5, deleting a token sets it to null, deleting ddfs:urls to []."""
+    ok(master, "/ddfs/tag/" + name, [["u"]], "POST", token="W")
+    ok(master, "/ddfs/tag/%s/ddfs:read-token" % name, "R", "PUT", token="W")
+    assert call(master, "/ddfs/tag/%s/ddfs:read-token" % name, method="DELETE", token="R")[0] == 401
+    assert ok(master, "/ddfs/tag/%s/ddfs:read-token" % name, method="DELETE", token="W") == "deleted"
+    assert ok(master, "/ddfs/tag/%s/ddfs:read-token" % name, token="W") is None
+    assert ok(master, "/ddfs/tag/" + name)["urls"] == [["u"]]                # reading is open again
+    assert ok(master, "/ddfs/tag/%s/ddfs:urls" % name, method="DELETE", token="W") == "deleted"
+    assert ok(master, "/ddfs/tag/" + name)["urls"] == []
+    assert call(master, "/ddfs/tag/%s/a" % name, "v", "PUT")[0] == 401
+    ok(master, "/ddfs/tag/%s/ddfs:write-token" % name, method="DELETE", token="W")
+    ok(master, "/ddfs/tag/%s/a" % name, "v", "PUT")                           # writing too
+    assert call(master, "/ddfs/tag/%s/ddfs:id" % name, method="DELETE")[0] == 404
+
+
+def test_client_delattr_of_a_token(master, name):
+    """Disco 0.5's test_ddfs DDFSAuthTestCase.test_write_noread3 through our client."""
+    ddfs = DDFS()
+    ddfs.tag(name, [["u"]], token="wtr")
+    ddfs.setattr(name, "ddfs:read-token", "r", token="wtr")
+    with pytest.raises(CommError) as e:
+        ddfs.getattr(name, "ddfs:urls")
+    assert e.value.code == 401
+    ddfs.delattr(name, "ddfs:read-token", token="wtr")
+    assert ddfs.getattr(name, "ddfs:urls") == [["u"]]

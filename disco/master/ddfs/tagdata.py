@@ -11,7 +11,7 @@ readers also have when both tokens are equal.
 
 Attributes: ``ddfs:urls``, ``ddfs:read-token``, ``ddfs:write-token`` and user attributes (name
 1..1024 bytes, string value of at most 4096 bytes, at most 1000 of them). Other ``ddfs:*`` names
-are unknown (404).
+are unknown (404). Deleting a token unsets it; deleting ``ddfs:urls`` sets it to ``[]``.
 """
 from disco.master.ddfs.errors import Forbidden, NotFound, Unauthorized
 
@@ -126,8 +126,11 @@ def set_attr(tag, attr, value):
 
 
 def del_attr(tag, attr):
-    """Delete the user attribute ``attr`` (absent is fine). True if the tag changed."""
+    """Delete ``attr`` (write access already checked; absent is fine). True if the tag changed.
+    As in Disco 0.5, deleting a token unsets it and deleting ``ddfs:urls`` empties the tag."""
     check_attr_name(attr)
-    if attr.startswith("ddfs:"):
-        raise NotFound("Attribute %s cannot be deleted." % attr)
+    if attr == "ddfs:urls":
+        return set_attr(tag, attr, [])
+    if attr in TOKENS:
+        return set_attr(tag, attr, None)
     return tag["user-data"].pop(attr, None) is not None
