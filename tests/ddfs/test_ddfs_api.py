@@ -177,3 +177,12 @@ def test_ctrl(master, name):
     assert set(stats) == {"timestamp", "stats"}
     assert set(stats["stats"]) == {"Tags kept", "Tags deleted", "Blobs kept", "Blobs deleted"}
     assert all(len(v) == 2 for v in stats["stats"].values())
+
+
+def test_an_empty_blob_is_served_to_disco_05_ranged_reads(master):
+    """Issue 14.3: Disco 0.5's client pulls every blob with ``Range: bytes=0-1048575``."""
+    url = upload(master, "empty", b"", replicas=1)[0]
+    request = urllib.request.Request(master.url + "/ddfs/" + url.split("/ddfs/", 1)[1],
+                                     headers={"Range": "bytes=0-1048575"})
+    with urllib.request.urlopen(request) as response:
+        assert (response.status, response.read()) == (200, b"")

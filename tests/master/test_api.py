@@ -190,3 +190,38 @@ def test_kill_clean_purge(master):
     assert name not in [j[2] for j in get_json(master, "/disco/ctrl/joblist")]
     for op in ("kill_job", "clean_job", "purge_job"):
         assert get_json(master, "/disco/ctrl/" + op, "../../nosuchjob") == ""
+
+
+RANGE_CASES = [   # (Range header, status, body, Content-Range) for the file "hello\n"; RFC 9110 §14
+    ("bytes=1-3", 206, b"ell", "bytes 1-3/6"),
+    ("bytes=4-", 206, b"o\n", "bytes 4-5/6"),
+    ("bytes=-2", 206, b"o\n", "bytes 4-5/6"),
+    ("bytes=-100", 206, b"hello\n", "bytes 0-5/6"),       # suffix longer than the file: all of it
+    ("bytes=2-1000", 206, b"llo\n", "bytes 2-5/6"),       # last position clamped
+    ("BYTES=0-0", 206, b"h", "bytes 0-0/6"),              # the unit is case-insensitive
+    ("bytes=6-", 416, b"", "bytes */6"),                  # first position past the end
+    ("bytes=-0", 416, b"", "bytes */6"),                  # empty suffix: unsatisfiable
+    ("bytes=3-1", 200, b"hello\n", None),                 # invalid: ignored
+    ("bytes=-", 200, b"hello\n", None),
+    ("bytes=0-1,3-4", 200, b"hello\n", None),             # several ranges: may be ignored
+    ("items=0-1", 200, b"hello\n", None),                 # unknown unit: must be ignored
+]
+EMPTY_CASES = [   # the same for an empty file
+    ("bytes=0-1048575", 200, b"", None),                  # what Disco 0.5 clients always send
+    ("bytes=0-", 200, b"", None),
+    ("bytes=-5", 200, b"", None),                         # satisfiable, but no 206 holds 0 bytes
+    ("bytes=1-", 416, b"", "bytes */0"),
+    ("bytes=-0", 416, b"", "bytes */0"),
+]
+
+
+def test_data_file_ranges_follow_rfc_9110(master):
+    """Issue 14.3: a ranged GET of an empty file answers 200 with an empty body."""
+    data = master.settings["DISCO_DATA"]
+    os.makedirs(os.path.join(data, "localhost", "ranges"), exist_ok=True)
+    for name, content, cases in (("hello", b"hello\n", RANGE_CASES), ("empty", b"", EMPTY_CASES)):
+        with open(os.path.join(data, "localhost", "ranges", name), "wb") as f:
+            f.write(content)
+        for header, status, body, content_range in cases:
+            got = call(master, "/disco/localhost/ranges/" + name, headers={"Range": header})
+            assert (got[0], got[2], got[1].get("Content-Range")) == (status, body, content_range), header

@@ -183,4 +183,4 @@ class _Handlers:
             raise web.HTTPForbidden(text="forbidden") from None
         except FileNotFoundError:
             raise web.HTTPNotFound(text="not found") from None
-        return web.FileResponse(path)
+        return datafiles.file_response(request, path)
