@@ -1,16 +1,45 @@
 """The job home of a Python worker: a zip archive the master unpacks on each node, the
 worker's working directory (docs/formats/jobpack.md).
 
-It holds the launcher ``disco_worker`` (``exec "${DISCO_PYTHON:-python3}" -m disco.worker``),
-``required_files`` and the user's own modules (``disco.worker.modutil``); never the disco package
-or compiled files: nodes have this package installed.
+It holds the launcher ``disco_worker`` (:func:`launcher_script`), ``required_files`` and the
+user's own modules (``disco.worker.modutil``); never the disco package or compiled files: nodes
+have this package installed.
+
+The master runs the launcher with cwd = the job home. It runs ``python -m disco.worker`` with the
+first interpreter of: ``$DISCO_PYTHON`` (our master sets it; trusted as given), the interpreter
+that submitted the job (its absolute path, when that is on the node and has this package),
+``python3`` (when it has this package). Masters that set nothing (Disco 0.5's) thus still find
+the package. When no interpreter has it, the launcher's last words (stderr, which the master
+reports) say so and which ones it tried. Checking costs one short interpreter start per
+candidate, only when ``DISCO_PYTHON`` is unset.
 """
 import io
 import os
+import shlex
+import sys
 import zipfile
 
 LAUNCHER = "disco_worker"
-LAUNCHER_SCRIPT = b'#!/bin/sh\nexec "${DISCO_PYTHON:-python3}" -m disco.worker "$@"\n'
+_HAS_DISCO = 'import importlib.util as u, sys; sys.exit(u.find_spec("disco.worker") is None)'
+
+
+def launcher_script(python=None):
+    """The launcher (bytes) for a job submitted by the interpreter ``python`` (default: this one)."""
+    candidates = (python or sys.executable, "python3")
+    failure = ("disco_worker: no Python interpreter on this node has the disco package (tried:"
+               " DISCO_PYTHON (unset), %s). Install Disco for one of them, or set DISCO_PYTHON"
+               " (for example in the job's environment)." % ", ".join(candidates))
+    return ("#!/bin/sh\n"
+            '[ -z "$DISCO_PYTHON" ] || exec "$DISCO_PYTHON" -m disco.worker "$@"\n'
+            "for py in %s; do\n"
+            '    "$py" -c %s >/dev/null 2>&1 && exec "$py" -m disco.worker "$@"\n'
+            "done\n"
+            "echo %s >&2\n"
+            "exit 127\n" % (" ".join(map(shlex.quote, candidates)), shlex.quote(_HAS_DISCO),
+                            shlex.quote(failure))).encode()
+
+
+LAUNCHER_SCRIPT = launcher_script()
 
 
 def _executable(name):
@@ -22,7 +51,7 @@ def _executable(name):
 
 def launcher(home):
     """Add the launcher ``disco_worker`` (executable) to the DiscoZipFile ``home``."""
-    home.writestr(_executable(LAUNCHER), LAUNCHER_SCRIPT)
+    home.writestr(_executable(LAUNCHER), launcher_script())
 
 
 class DiscoZipFile(zipfile.ZipFile):

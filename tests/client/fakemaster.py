@@ -2,7 +2,7 @@
 
 ``FakeMaster(root)`` lays out job homes like the master (``DISCO_DATA/<host>/<HH>/<job>/`` with
 ``jobfile`` and the unzipped job home), starts the worker executable named by the jobdict with
-cwd = job home and env = jobenvs + ``DISCO_PYTHON``, and answers the Worker Protocol (SPEC §2.11)
+cwd = job home and env = jobenvs + ``DISCO_PYTHON`` (unless told to set nothing), and answers the Worker Protocol (SPEC §2.11)
 from a script of inputs. ``write_index`` writes the index file of a task's outputs (SPEC §2.4).
 ``run_classic`` drives a v1 job through map -> map_shuffle -> reduce as the master would
 (SPEC §2.14), on one node.
@@ -63,12 +63,13 @@ class FakeMaster(object):
                 "jobname": name, "host": self.host}
 
     def run_task(self, name, stage, inputs, grouping="split", group=(0, ""), taskid=None,
-                 env=None, timeout=120):
-        """Run one task; ``inputs`` = ``[(label, [url, ...]), ...]`` (ids 0, 1, ...)."""
+                 env=None, timeout=120, python=sys.executable):
+        """Run one task; ``inputs`` = ``[(label, [url, ...]), ...]`` (ids 0, 1, ...). The worker
+        gets ``DISCO_PYTHON=python`` as from our master (None: nothing, as from Disco 0.5's)."""
         pack = self.jobs[name]
         taskid = self._taskid() if taskid is None else taskid
         home = self.jobhome(name)
-        environ = dict(pack.jobenvs, DISCO_PYTHON=sys.executable, **(env or {}))
+        environ = dict(pack.jobenvs, **({"DISCO_PYTHON": python} if python else {}), **(env or {}))
         environ.setdefault("PATH", os.environ.get("PATH", "/usr/bin:/bin"))
         table = {i: [label, [[r, url] for r, url in enumerate(urls)], set()]
                  for i, (label, urls) in enumerate(inputs)}

@@ -10,7 +10,7 @@ import pytest
 from client import jobs
 from disco.error import DiscoError, JobError
 from disco.job import Job, JobPack, SimpleJob
-from disco.worker import Params, Worker
+from disco.worker import Params, Worker, jobhome
 from disco.worker.classic.func import default_partition
 from disco.worker.classic.worker import Worker as ClassicWorker
 
@@ -75,7 +75,7 @@ def test_jobhome_has_launcher_user_modules_and_required_files(tmp_path):
     names = home.namelist()
     info = home.getinfo("disco_worker")
     assert stat.S_IMODE(info.external_attr >> 16) == 0o755
-    assert home.read("disco_worker").startswith(b"#!/bin/sh\nexec \"${DISCO_PYTHON:-python3}\"")
+    assert home.read("disco_worker") == jobhome.launcher_script(sys.executable)
     assert home.read("lib/extra.dat") == b"xyz"
     jobs_file = os.path.abspath(jobs.__file__)
     assert jobs_file.lstrip("/") in names

@@ -1,7 +1,9 @@
 """Worker processes (``python -m disco.worker`` via the job home launcher) driven over the
 Worker Protocol by a scripted master (client.fakemaster)."""
+import functools
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -9,7 +11,7 @@ from client import jobs
 from disco.worker.classic.func import default_partition
 from disco.core import result_iterator
 from disco.job import Job, SimpleJob
-from disco.worker import Params
+from disco.worker import Params, jobhome
 from disco.worker.classic.func import (make_range_partition, nop_map,
                                        sum_combiner, sum_reduce)
 
@@ -224,3 +226,48 @@ def test_reduce_shuffle_stage(master):
     dirs = master.run_stage(name, "reduce_shuffle", [((0, "localhost"), [("all", first)])],
                             "group_node")
     assert sorted(result_iterator(dirs)) == [("a", 1), ("a", 1), ("b", 1)]
+
+
+NO_SUBMITTER = functools.partial(jobhome.launcher_script, "/no/such/bin/python")
+
+
+def _path_with_python3(tmp_path, body):
+    """A PATH whose only ``python3`` is a shell script with ``body``."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python3").write_text("#!/bin/sh\n" + body)
+    (bindir / "python3").chmod(0o755)
+    return {"PATH": str(bindir)}
+
+
+def _map_task(master, job, **kwargs):
+    return master.run_task(job.name, "map", [(0, ["raw://hello world"])], python=None, **kwargs)
+
+
+def test_launcher_on_a_master_that_sets_nothing_uses_the_submitting_interpreter(master, tmp_path):
+    """Issue 14.5: Disco 0.5's master sets no DISCO_PYTHON; a python3 without disco comes first."""
+    path = _path_with_python3(tmp_path, 'echo "No module named disco" >&2; exit 1\n')
+    job = Job().run(input=TEXT, map=jobs.word_map)
+    run = _map_task(master, job, env=path)
+    assert run.status == "DONE", run.error
+    assert len(run.outputs) == 1
+
+
+def test_launcher_falls_back_to_python3_with_the_package(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobhome, "launcher_script", NO_SUBMITTER)
+    path = _path_with_python3(tmp_path, 'exec %s "$@"\n' % sys.executable)
+    job = Job().run(input=TEXT, map=jobs.word_map)
+    run = _map_task(master, job, env=path)
+    assert run.status == "DONE", run.error
+
+
+def test_launcher_last_words_when_no_interpreter_has_the_package(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobhome, "launcher_script", NO_SUBMITTER)
+    path = _path_with_python3(tmp_path, 'echo "No module named disco" >&2; exit 1\n')
+    job = Job().run(input=TEXT, map=jobs.word_map)
+    run = _map_task(master, job, env=path)
+    assert run.status == "crashed"
+    assert run.error.strip() == (
+        "disco_worker: no Python interpreter on this node has the disco package (tried: DISCO_PYTHON"
+        " (unset), /no/such/bin/python, python3). Install Disco for one of them, or set DISCO_PYTHON"
+        " (for example in the job's environment).")
