@@ -1,7 +1,10 @@
 """The ``disco`` command line (SPEC §4.1).
 
 Job-name arguments accept history shortcuts: ``@`` is the most recent job on the master, ``@?text``
-the most recent job whose name contains ``text``. Errors print their message and exit non-zero.
+the most recent job whose name contains ``text``; other names must be jobs the master knows.
+Errors print their message on stderr and exit non-zero; so does a name that is not known. Output
+cut short by a closed pipe (``disco results @ | head -1``) ends quietly with status 141, as
+commands killed by SIGPIPE do.
 """
 import argparse
 import ast
@@ -33,8 +36,17 @@ def _disco(args):
 
 
 def _jobname(args, name):
-    """Resolve the history shortcuts ``@`` and ``@?text`` against the master's job list."""
+    """Resolve the history shortcuts ``@`` and ``@?text`` against the master's job list; other
+    names must be known to the master (DiscoError)."""
     if not name.startswith("@"):
+        from disco.error import CommError
+        try:
+            _disco(args).jobinfo(name)
+        except CommError as e:
+            if e.code != 404:
+                raise
+            raise DiscoError("no job named %s on the master at %s"
+                             % (name, args.settings_obj["DISCO_MASTER"])) from None
         return name
     text = name[2:] if name.startswith("@?") else ""
     for _start, _status, job in _disco(args).joblist():
@@ -81,7 +93,16 @@ def cmd_config(args):
 
 
 def cmd_events(args):
-    sys.stdout.write(_disco(args).rawevents(_jobname(args, args.jobname), offset=args.offset).decode("utf-8"))
+    """The job's events as ``time host message`` lines (coloured on a terminal); ``--json``: the
+    raw event log, one JSON array a line."""
+    name = _jobname(args, args.jobname)
+    if args.json:
+        sys.stdout.write(_disco(args).rawevents(name, offset=args.offset).decode("utf-8"))
+        return
+    from disco.eventmonitor import event_writer
+    writer = event_writer("color", sys.stdout)
+    for _offset, event in _disco(args).events(name, offset=args.offset):
+        writer.event(event)
 
 
 def cmd_jobdict(args):
@@ -99,14 +120,21 @@ def cmd_kill(args):
 
 
 def cmd_results(args):
-    status, results = _disco(args).results(_jobname(args, args.jobname))
+    name = _jobname(args, args.jobname)
+    status, results = _disco(args).results(name)
+    if status == "active":
+        raise DiscoError("Job %s is still active: no results yet (disco wait %s waits for them)"
+                         % (name, args.jobname))
     if status != "ready":
-        raise DiscoError("Job %s is %s: no results" % (args.jobname, status))
+        raise DiscoError("Job %s is %s: no results" % (name, status))
     _print_urls(results)
 
 
 def cmd_wait(args):
-    _print_urls(_disco(args).wait(_jobname(args, args.jobname)))
+    """Waits for the job; meanwhile the events when ``DISCO_EVENTS`` is set, else a progress line
+    on a terminal (stderr)."""
+    show = args.settings_obj["DISCO_EVENTS"] or ("progress" if sys.stderr.isatty() else None)
+    _print_urls(_disco(args).wait(_jobname(args, args.jobname), show=show))
 
 
 def cmd_stageresults(args):
@@ -239,18 +267,26 @@ def cmd_test(args):
     return subprocess.call([sys.executable, "-m", "pytest", "-q"] + paths, env=env)
 
 
+DAEMON_HELP = {"start": "start the master on this machine (in the background)",
+               "stop": "stop the master on this machine",
+               "restart": "restart the master on this machine",
+               "status": "tell whether the master on this machine is running",
+               "nodaemon": "run the master in the foreground"}
+
+
 def parser():
     p = argparse.ArgumentParser(prog="disco", description="Control a Disco master and its jobs.")
     p.add_argument("-s", "--settings", help="settings file")
     p.add_argument("-M", "--master", help="master HOST[:PORT] or URL (sets DISCO_MASTER)")
     p.add_argument("-v", "--verbose", action="store_true", help="print settings, show tracebacks")
     sub = p.add_subparsers(dest="command")
-    for name in ("start", "stop", "restart", "status", "nodaemon"):
-        sub.add_parser(name, help="%s the master on this machine" % name).set_defaults(fn=cmd_daemon)
+    for name, help in DAEMON_HELP.items():
+        sub.add_parser(name, help=help).set_defaults(fn=cmd_daemon)
     sub.add_parser("config", help="print the config table").set_defaults(fn=cmd_config)
-    c = sub.add_parser("events", help="print the event log of a job")
+    c = sub.add_parser("events", help="print the events of a job")
     c.add_argument("jobname")
-    c.add_argument("-o", "--offset", type=int, default=0)
+    c.add_argument("-o", "--offset", type=int, default=0, help="start at this byte of the event log")
+    c.add_argument("--json", action="store_true", help="print the raw log: one JSON array an event")
     c.set_defaults(fn=cmd_events)
     c = sub.add_parser("jobdict", help="print the jobdict of a job")
     c.add_argument("jobname")
@@ -339,12 +375,32 @@ def run_command(args, fn, prog):
         for key in sorted(DiscoSettings.defaults):
             print("%s = %s" % (key, args.settings_obj[key]))
     try:
-        return fn(args) or 0
+        code = fn(args) or 0
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except (DiscoError, OSError, ValueError) as e:
         if args.verbose:
             raise
-        print("%s: %s" % (prog, e), file=sys.stderr)
+        print("%s: %s" % (prog, one_line(str(e))), file=sys.stderr)
         return 1
+
+
+def _closed_pipe():
+    """The reader of stdout has gone (``| head``): exit quietly, as if killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())     # Python's own flush at exit must not fail again
+    return 128 + 13
+
+
+def one_line(message):
+    """``message`` with any pasted traceback cut to its last line (``-v`` shows tracebacks)."""
+    head, sep, trace = message.partition("Traceback (most recent call last):")
+    if not sep:
+        return message
+    last = [line for line in trace.strip().splitlines() if line.strip()][-1]
+    return "%s %s" % (head.rstrip(), last.split(": ", 1)[-1] if last.startswith(("disco.", "builtins.")) else last)
 
 
 def disco_main():

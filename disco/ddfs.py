@@ -30,6 +30,7 @@ from disco.settings import DiscoSettings
 from disco.util import chainify, iterify, partition, safe_name, urljoin, urlsplit, urltoken
 
 unsafe_re = re.compile(r"[^A-Za-z0-9_\-@:]")
+MAX_TAG_NAME = 511
 SAFE = "@:$+"
 
 
@@ -71,6 +72,16 @@ def tagsplit(tag):
 def tagname(tag):
     """The bare name of a tag."""
     return tagsplit(tag)[1]
+
+
+def check_tagname(tag):
+    """``tag`` if its name is one the master accepts (SPEC §2.8: 1 to 511 of ``A-Z a-z 0-9 _ - @
+    :``), else InvalidTag: lets uploads fail before any blob is stored."""
+    name = tagname(tag)
+    if not name or len(name) > MAX_TAG_NAME or unsafe_re.search(name):
+        raise InvalidTag("Invalid tag name %r: a tag name is 1 to %d characters of letters, digits "
+                         "and _ - @ :" % (name, MAX_TAG_NAME))
+    return tag
 
 
 def relativizetag(tag, parent):
@@ -262,6 +273,8 @@ class DDFS(object):
              update=False, token=None):
         """Upload ``files`` (paths, ``(path, name)`` or ``(file object, name)``) as blobs and tag
         them; ``(tag URLs, [blob replica URLs, ...])``."""
+        check_tagname(tag)
+
         def aim(item):
             if isinstance(item, str):
                 return item, self.safe_name(os.path.basename(item))
@@ -294,6 +307,7 @@ class DDFS(object):
         text lines; ``tag://`` inputs expand through this client) and store its records as Disco
         record stream chunks (``disco.fileutils.Chunker``), one blob each, named
         ``<basename>-<n>``; tag them. ``(tag URLs, [blob replica URLs, ...])``."""
+        check_tagname(tag)
         kwargs.setdefault("reader", None)
         kwargs.pop("ddfs", None)
         chunker = Chunker(chunk_size or CHUNK_SIZE, max_record_size or MAX_RECORD_SIZE)

@@ -11,6 +11,7 @@ missing tags. Errors print their message and exit non-zero.
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -150,11 +151,22 @@ def cmd_getattr(args):
 
 def cmd_ls(args):
     ddfs = _ddfs(args)
+    unmatched = []
     for prefix in args.prefixes or [""]:
-        for tag in ddfs.list(prefix):
+        tags = ddfs.list(prefix)
+        if prefix and not tags:
+            unmatched.append(prefix)
+        for tag in tags:
             print(tag)
             if args.recursive:
                 _print_sets(ddfs.blobs(tag, ignore_missing=args.ignore_missing), "\t")
+    _fail_for("no tag starts with", unmatched)
+
+
+def _fail_for(what, names):
+    """DiscoError naming ``names`` (after the others were done, as ``ls`` and ``rm`` do)."""
+    if names:
+        raise DiscoError("%s %s" % (what, ", ".join(names)))
 
 
 def cmd_push(args):
@@ -185,8 +197,13 @@ def cmd_put(args):
 
 
 def cmd_rm(args):
+    ddfs, missing = _ddfs(args), []
     for tag in _tags(args, args.tags):
-        print(_ddfs(args).delete(tag))
+        if ddfs.exists(tag):
+            print(ddfs.delete(tag))
+        else:
+            missing.append(tag)
+    _fail_for("no such tag:", missing)
 
 
 def cmd_setattr(args):
@@ -215,10 +232,18 @@ def cmd_urls(args):
 
 def cmd_xcat(args):
     from disco.core import result_iterator
+    from disco.error import DataError
     from disco.worker.task_io import chain_reader
     reader = util.reify(args.reader) if args.reader else chain_reader
-    for record in result_iterator(list(_inputs(args, args.urls)), reader=reader, **_streams(args)):
-        print("\t".join("%s" % (e,) for e in util.iterify(record)).rstrip())
+    try:
+        for record in result_iterator(list(_inputs(args, args.urls)), reader=reader, **_streams(args)):
+            print("\t".join("%s" % (e,) for e in util.iterify(record)).rstrip())
+    except DataError as e:
+        corrupt = re.findall(r"Unable to access resource \(([^()]*)\): (Corrupted input[^\n]*)", str(e))
+        if not corrupt or args.reader:
+            raise
+        raise DiscoError("%s is not in Disco's record format (%s): `ddfs cat` prints raw contents, "
+                         "-R names a reader" % corrupt[-1]) from None
 
 
 def cmd_df(args):

@@ -4,7 +4,10 @@
 at most every ``poll_interval`` seconds and prints new events, then a status line
 ``Status: [stage] P pending, W waiting, R running, D done, F failed`` (the last stage with
 tasks) whenever it changes. ``format``: falsy = silent, ``'json'`` = one JSON array per event,
-``'nocolor'`` = plain text, anything else = ANSI colours.
+``'nocolor'`` = plain text, ``'progress'`` = no events but one line rewritten in place (stages
+with tasks done/total, failures, elapsed time), anything else = ANSI colours when the stream is
+a terminal, plain text otherwise. Events go to stderr unless another ``stream`` is given, so
+that they never mix with what a program prints on stdout.
 """
 import json
 import sys
@@ -17,12 +20,18 @@ class EventWriter(object):
     enabled = False
 
     def __init__(self, stream=None):
-        self.stream = stream or sys.stdout
+        self.stream = stream or sys.stderr
 
     def event(self, event):
         pass
 
     def status(self, text):
+        pass
+
+    def progress(self, jobinfo):
+        pass
+
+    def finish(self):
         pass
 
     def write(self, text):
@@ -62,11 +71,40 @@ class JSONEventWriter(TextEventWriter):
         pass
 
 
-def event_writer(format, stream=None):
+class ProgressWriter(EventWriter):
+    """One line, rewritten in place: ``<job>: map 2/2, reduce 1/3 (2 running), 1 failed, 12s``."""
+
+    enabled = True
+
+    def __init__(self, stream=None, name=""):
+        super().__init__(stream)
+        self.name = name
+        self.started = time.monotonic()
+        self.width = 0
+
+    def progress(self, jobinfo):
+        line = "%s: %s, %ds" % (self.name, progress_line(jobinfo), time.monotonic() - self.started)
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+        self.width = len(line)
+
+    def finish(self):
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
+def event_writer(format, stream=None, name=""):
+    """The writer of ``format`` (see the module doc) on ``stream``, for the job ``name``."""
     if not format:
         return EventWriter(stream)
-    writer = {"json": JSONEventWriter, "nocolor": TextEventWriter}.get(format, ANSIEventWriter)
-    return writer(stream)
+    if format == "progress":
+        return ProgressWriter(stream, name)
+    if format not in ("json", "nocolor"):
+        isatty = getattr(stream or sys.stderr, "isatty", None)
+        format = "ansi" if isatty is not None and isatty() else "nocolor"
+    return {"json": JSONEventWriter, "nocolor": TextEventWriter}.get(format, ANSIEventWriter)(stream)
 
 
 class EventMonitor(object):
@@ -74,7 +112,7 @@ class EventMonitor(object):
 
     def __init__(self, job, format=None, poll_interval=2, stream=None):
         self.job = job
-        self.writer = event_writer(format, stream)
+        self.writer = event_writer(format, stream, getattr(job, "name", ""))
         self.poll_interval = poll_interval
         self.offset = 0
         self.last_poll = float("-inf")
@@ -93,14 +131,19 @@ class EventMonitor(object):
         for offset, event in self.job.events(offset=self.offset):
             self.offset = offset
             self.writer.event(event)
-        status = stage_status(self.job.jobinfo())
+        jobinfo = self.job.jobinfo()
+        self.writer.progress(jobinfo)
+        status = stage_status(jobinfo)
         if status and status != self.last_status:
             self.last_status = status
             self.writer.status(status)
 
     def done(self):
         if self.isenabled:
-            self.update()
+            try:
+                self.update()
+            finally:
+                self.writer.finish()
 
 
 def stage_status(jobinfo):
@@ -110,3 +153,15 @@ def stage_status(jobinfo):
             return ("Status: [%s] %d pending, %d waiting, %d running, %d done, %d failed"
                     % tuple([stage] + counts[:5]))
     return None
+
+
+def progress_line(jobinfo):
+    """``map 2/2, reduce 1/3 (2 running), 1 failed``: per stage its tasks done/known (``-`` before
+    it has tasks), then the failed task attempts of the job."""
+    parts, failed = [], 0
+    for stage, _pending, waiting, running, done, stage_failed in jobinfo.get("pipeline") or []:
+        known = waiting + running + done
+        parts.append("%s %s" % (stage, "%d/%d" % (done, known) if known else "-")
+                     + (" (%d running)" % running if running else ""))
+        failed += stage_failed
+    return ", ".join(parts + ["%d failed" % failed])

@@ -43,3 +43,8 @@ def ordinal(n):
     """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``21st``."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return "%d%s" % (n, suffix)
+
+
+def count(n, noun):
+    """``1 task``, ``2 tasks``, ``0 tasks``."""
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")

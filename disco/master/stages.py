@@ -22,6 +22,7 @@ results and outputs of a stage, in position order, are the same whether it ran c
 import time
 
 from disco.master.grouping import group, placements
+from disco.master.names import count
 from disco.master.taskinputs import TaskInputs
 
 
@@ -72,7 +73,7 @@ class StageRun:
             outputs = [o for _position, batch in sorted(self.batches, key=_position) for o in batch]
             for position, (key, inputs) in enumerate(group(self.stage.grouping, outputs)):
                 self._add_task(position, key, inputs)
-        self.job.event("Stage %s scheduled with %d tasks" % (self.stage.name, len(self.tasks)))
+        self.job.event("Stage %s scheduled with %s" % (self.stage.name, count(len(self.tasks), "task")))
         self._finish_if_done()
 
     def admit(self, running):

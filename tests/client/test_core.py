@@ -134,7 +134,7 @@ def test_wait_shows_events(disco, server, capsys):
     server.routes[("GET", "/disco/ctrl/jobinfo")] = json_route(
         {"pipeline": [["map", 0, 0, 0, 2, 0], ["reduce", 0, 0, 0, 0, 0]]})
     assert disco.wait("j", show="nocolor") == ["dir://r"]
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err      # events never mix with a program's output
     assert "t master READY: done" in out and "Status: [map] 0 pending, 0 waiting, 0 running, 2 done, 0 failed" in out
 
 

@@ -102,7 +102,7 @@ def test_tag_put_cp_find_rm(master):
     assert run(master, "blobs", "cli:missing")[0] == 1
     assert out(master, "blobs", "-i", "cli:missing") == ""
     assert out(master, "rm", "-p", "cli:x") == "deleted\ndeleted\ndeleted\n"
-    assert out(master, "ls", "cli:x") == ""
+    assert run(master, "ls", "cli:x") == (1, "", "ddfs: no tag starts with cli:x\n")
 
 
 def test_chunk_and_xcat(master, files):

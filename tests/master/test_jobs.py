@@ -176,6 +176,7 @@ def test_task_reply(master):
     name, (status, _results) = run(master, jobpack(envs={"BEHAVIOUR": "task"}, inputs=[[0, 0, ["raw://0-a"]]],
                                                    pipeline=[["map", "split", False]]))
     assert status == "ready"
+    assert "Stage map scheduled with 1 task" in messages(master, name)
     report = [m for m in messages(master, name) if m.startswith("MSG: [map:0] task ")][0]
     msg_type, _length, payload = report.split(" task ", 1)[1].split(" ", 2)
     task = json.loads(payload.replace("'", '"'))
