@@ -1,8 +1,9 @@
 """Fixtures of the web page tests: headless Chromium (Debian's ``chromium`` driven by Playwright),
 real masters, screenshots under ``test-artifacts/screenshots/`` and a stub DDFS API.
 
-The browser is required: install it with ``.ci/install-browser``. Set ``DISCO_TEST_CHROMIUM`` to
-use another Chromium binary.
+Without Playwright or Chromium (``.ci/install-browser`` installs both) the tests that need the
+browser are skipped, with the reason, unless ``DISCO_TEST_WEB=required`` (CI sets it): then they
+fail. Set ``DISCO_TEST_CHROMIUM`` to use another Chromium binary.
 """
 import asyncio
 import os
@@ -24,6 +25,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 LAPTOP = {"width": 1366, "height": 800}
 FAST = {"DISCO_RETRY_BASE": "0.01", "DISCO_WORKERS": "2"}
 INSTALL = "run .ci/install-browser (apt-get install chromium; pip install playwright)"
+REQUIRED = os.environ.get("DISCO_TEST_WEB") == "required"
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +33,19 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("the web tests need Playwright for Python: " + INSTALL, pytrace=False)
+        _without_browser("the web tests need Playwright for Python: " + INSTALL)
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail("the web tests need Chromium at %s: %s" % (CHROMIUM, INSTALL), pytrace=False)
+        _without_browser("the web tests need Chromium at %s: %s" % (CHROMIUM, INSTALL))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def _without_browser(reason):
+    if REQUIRED:
+        pytest.fail(reason + " (DISCO_TEST_WEB=required)", pytrace=False)
+    pytest.skip(reason)
 
 
 class Dialogs:
