@@ -1,8 +1,8 @@
 """Plain-Python baselines the benchmarks compare against.
 
-The v1 record stream baseline is Disco 0.5's own Python implementation of the format (SPEC §2.3):
-per-record ``pickle.dumps(record, 1)`` into a BytesIO hunk, ``zlib`` level 2, and a reader that
-calls ``pickle.load`` once per record.
+The v1 record stream baseline is Disco 0.5's own Python implementation of the format
+(docs/formats/record-streams.md): per-record ``pickle.dumps(record, 1)`` into a BytesIO hunk,
+``zlib`` level 2, and a reader that calls ``pickle.load`` once per record.
 """
 import io
 import pickle

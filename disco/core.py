@@ -1,6 +1,6 @@
 """The client of the Disco master (``disco.core`` of Disco 0.5): ``Disco`` and ``result_iterator``.
 
-``Disco(master)`` talks to the master's HTTP API (SPEC §3.2): job submission and control, status,
+``Disco(master)`` talks to the master's HTTP API (docs/http-api.md#disco): job submission and control, status,
 events and results. ``master`` may be ``http://host:port`` or ``disco://host`` (which means port
 ``DISCO_PORT``). Requests that get no HTTP reply raise ``CommError`` with
 "(is disco master running at ...?)" appended.

@@ -1,5 +1,5 @@
 """The DDFS client (``disco.ddfs`` of Disco 0.5): tags, blobs, attributes and tokens over the
-master's ``/ddfs/`` API (SPEC §1.16, §3.3).
+master's ``/ddfs/`` API (docs/ddfs.md, docs/http-api.md#ddfs).
 
 A tag is named ``tag://NAME``, ``tag://HOST[:PORT]/NAME`` or ``tag://[USER:]TOKEN@/NAME``; a bare
 ``NAME`` without ``/`` or ``://`` means ``tag://NAME``. Requests go to the master (``proxy`` if

@@ -1,6 +1,6 @@
 """A task as a worker sees it (``disco.task`` of Disco 0.5), and the job data codec.
 
-``Task(**payload)`` is built from the master's ``TASK`` reply (SPEC §2.11). Paths are relative:
+``Task(**payload)`` is built from the master's ``TASK`` reply (docs/worker-protocol.md). Paths are relative:
 ``jobpath`` to ``DISCO_DATA`` (``<host>/<HH(job)>/<job>``, the job home), ``taskpath`` to the job
 home, which is the worker's working directory (``<HH(uid)>/<uid>``). Outputs live in the task
 directory; their relative paths go to the master in ``OUTPUT`` messages and become
@@ -115,7 +115,8 @@ class Task(object):
         return data_url(scheme, self.host, self.jobname, "%s/%s" % (self.taskpath, name))
 
     def get(self, key):
-        """The out-of-band value (bytes) stored for ``key`` in this job, or None (SPEC §2.10)."""
+        """The out-of-band value (bytes) stored for ``key`` in this job, or None
+        (docs/ddfs.md#out-of-band-results)."""
         return load_oob(self.master, self.jobname, key)
 
     def put(self, key, value):

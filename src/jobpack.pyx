@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Compiled core of :class:`disco.job.JobPack`: the job pack wire format (SPEC §2.1).
+"""Compiled core of :class:`disco.job.JobPack`: the job pack wire format (docs/formats/jobpack.md).
 
 Header packing/parsing and validation, section slicing and assembly in one allocation. The JSON
 sections go through :mod:`json` (``json.dumps(obj).encode('utf-8')`` as the original writes them):

@@ -1,4 +1,4 @@
-"""disco.job.JobPack and its compiled codec disco._jobpack (SPEC §1.3, §2.1)."""
+"""disco.job.JobPack and its compiled codec disco._jobpack (docs/formats/jobpack.md)."""
 import io
 import json
 import os

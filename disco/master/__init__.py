@@ -6,15 +6,15 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 
 ==================  ===============================================================================
 ``server``          run the aiohttp application until SIGTERM/SIGINT; print the listening line
-``routes``          the route table of SPEC §3.2 and its thin handlers
-``webui``           the web pages of SPEC §5 (static files in ``www/``, served at ``/``)
+``routes``          the route table of docs/http-api.md#disco and its thin handlers
+``webui``           the web pages of docs/http-api.md#web-pages (static files in ``www/``, served at ``/``)
 ``master``          the composition root: settings, registry, events, cluster, scheduler, jobs
 ``jobs``            job submission, kill/clean/purge, results (long poll), jobinfo, joblist
 ``cluster``         config table, blacklists, runtime settings, node statistics (nodeinfo)
 ``jobspec``         validation of a submitted job pack; v1 jobdict -> pipeline translation
 ``coordinator``     one job: input stage, the chain of stages, task retries, results
 ``stages``          one stage: tasks from the previous stage's outputs (plain or concurrent)
-``grouping``        the five groupings of SPEC §2.14 (all outputs at once, or one at a time)
+``grouping``        the five groupings of docs/jobs.md#groupings (all outputs at once, or one at a time)
 ``outputs``         task outputs (data and dir/index outputs) and the inputs built from them
 ``jobinputs``       the job's inputs as outputs of the virtual ``input`` stage (reads index files)
 ``scheduler``       node slots, max_cores, blacklist, fair/fifo policies, first-run pinning
@@ -25,7 +25,7 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 ``jobhome``         unpacking a job home on a node
 ``backends``        the node backend interface and the ``local`` backend
 ``registry``        SQLite persistence (jobs, tasks, stage results, settings)
-``config``          the cluster config file (SPEC §2.12): host ranges, blacklists
+``config``          the cluster config file (docs/settings.md#cluster-config): host ranges, blacklists
 ``events``          per-job JSON-lines event logs
 ``datafiles``       safe resolution of ``/disco/<path>`` requests under DISCO_DATA
 ``names``           job names, HH directory hashes, time formats

@@ -1,7 +1,7 @@
 """The cluster as the master manages it: config table, blacklists, runtime settings, node counters.
 
-The config table and both blacklists live in the config file (SPEC §2.12) and are applied to the
-scheduler on every change. The runtime settings ``max_failure_rate`` (default
+The config table and both blacklists live in the config file (docs/settings.md#cluster-config)
+and are applied to the scheduler on every change. The runtime settings ``max_failure_rate`` (default
 ``DISCO_MAX_FAILURE_RATE``) and ``accept_new_jobs`` (default 1) are kept in the registry.
 Per-node counters ``job_ok`` / ``data_error`` / ``error`` (done / failed / fatal attempts) are
 statistics of this master process.
@@ -82,7 +82,7 @@ class Cluster:
 
     def nodeinfo(self):
         """``{node: {job_ok, data_error, error, max_workers, connected, blacklisted, [tasks,]
-        diskfree, diskused}}`` (SPEC §3.5)."""
+        diskfree, diskused}}`` (docs/http-api.md#reply-shapes)."""
         info = {}
         for node, max_workers in self.config.nodes.items():
             counters = self.counters[node]

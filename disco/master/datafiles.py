@@ -1,5 +1,5 @@
 """Serving data files: ``GET /disco/<path>`` under ``DISCO_DATA`` and ``/ddfs/<path>`` under
-``DDFS_DATA`` (SPEC §3.2).
+``DDFS_DATA`` (docs/http-api.md).
 
 Only regular files inside the data root are served: a path with a ``..`` segment, or one whose
 real path (symbolic links resolved) leaves the root, is forbidden; so is anything not a file.

@@ -50,7 +50,7 @@ class MasterProcess:
 def start_master(root, port=0, config=None, timeout=30, **settings):
     """Start a master with ``DISCO_ROOT=root`` on ``port`` (0: ephemeral) and the given settings
     (``DISCO_WORKERS=2``, ...). ``config`` is written as its config file first: a table
-    ``[["hostspec", "N"], ...]`` or a whole config object (SPEC §2.12). Returns a
+    ``[["hostspec", "N"], ...]`` or a whole config object (docs/settings.md#cluster-config). Returns a
     :class:`MasterProcess` once the master listens; raises RuntimeError if it does not start."""
     explicit = {"DISCO_SETTINGS_FILE": os.devnull, **settings,
                 "DISCO_ROOT": os.path.abspath(root), "DISCO_PORT": str(port)}

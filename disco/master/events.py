@@ -1,4 +1,4 @@
-"""Per-job event logs (SPEC §6.7): ``DISCO_MASTER_ROOT/<HH>/<job>/events``.
+"""Per-job event logs (docs/master.md#event-log): ``DISCO_MASTER_ROOT/<HH>/<job>/events``.
 
 One JSON array per line, ``["YYYY/MM/DD HH:MM:SS", "<host or master>", "<message>"]\\n``, appended
 as events happen (no buffering, so ``rawevents`` always serves what has been logged).

@@ -1,4 +1,4 @@
-"""The five groupings of SPEC §2.14: task outputs -> the next stage's groups.
+"""The five groupings of docs/jobs.md#groupings: task outputs -> the next stage's groups.
 
 A group is ``((label, host), [TaskInput, ...])``; one task is created per group. ``host`` is ``""``
 when the grouping has no host. A data output is located on one of its replica hosts chosen with

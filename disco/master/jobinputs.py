@@ -1,9 +1,11 @@
-"""The job's inputs as the outputs of the virtual ``input`` stage (SPEC §2.14, §6.2).
+"""The job's inputs as the outputs of the virtual ``input`` stage (docs/jobs.md#groupings,
+docs/master.md#job-states).
 
 A ``dir://`` input is an index file: its labels are learnt by reading it by the locality rule
 (``disco.layout.locate``): from the local file when it exists (``dir://H/disco/<rest>`` ->
-``DISCO_DATA/<rest>``, ``/ddfs/`` -> ``DDFS_DATA``), else over HTTP at ``http://H:<port>/<path>``. A name ending ``.gz`` is gunzipped. Every other
-input is a data output with its own label, size hint and replicas.
+``DISCO_DATA/<rest>``, ``/ddfs/`` -> ``DDFS_DATA``), else over HTTP at
+``http://H:<port>/<path>``. A name ending ``.gz`` is gunzipped. Every other input is a data
+output with its own label, size hint and replicas.
 """
 import asyncio
 import gzip

@@ -121,7 +121,7 @@ class Jobs:
         return [[int(r.started), r.status, r.name] for r in self.s.registry.jobs()]
 
     def jobinfo(self, name):
-        """The jobinfo object of SPEC §3.5, or None for an unknown job."""
+        """The jobinfo object of docs/http-api.md#reply-shapes, or None for an unknown job."""
         record = self.s.registry.job(name)
         if record is None:
             return None

@@ -1,13 +1,14 @@
-"""Validation of a submitted job pack (SPEC §2.1, §2.2) into a :class:`JobSpec`.
+"""Validation of a submitted job pack (docs/formats/jobpack.md) into a :class:`JobSpec`.
 
 Checks, in order: the header (``invalid header``, ``unsupported version``), the JSON of jobdict and
 jobenvs, the required keys (``jobpack missing key '<k>'``), then the fields (``invalid prefix``,
 ``invalid pipeline``, ``invalid inputs``, ...). Every failure raises :class:`SubmitError`, whose
 text the master replies as ``["error", "Job failed to start: <text>"]``.
 
-A v1 (classic) jobdict is translated into a pipeline by the table of SPEC §2.2; its ``input`` items
-become inputs with label 0 and size 0 (a replica list that starts with a ``dir://`` URL keeps only
-that URL). ``save_results`` saves in DDFS; HDFS (``save_info = "hdfs,..."``) is refused.
+A v1 (classic) jobdict is translated into a pipeline by the table of
+docs/formats/jobpack.md#the-jobdict; its ``input`` items become inputs with label 0 and size 0 (a
+replica list that starts with a ``dir://`` URL keeps only that URL). ``save_results`` saves in
+DDFS; HDFS (``save_info = "hdfs,..."``) is refused.
 """
 from dataclasses import dataclass
 
@@ -110,7 +111,8 @@ def _check_save(jobdict):
 
 
 def v1_pipeline(jobdict):
-    """The pipeline of a classic jobdict (SPEC §2.2 table); raises :class:`SubmitError`."""
+    """The pipeline of a classic jobdict (the table of docs/formats/jobpack.md#the-jobdict);
+    raises :class:`SubmitError`."""
     flags = [jobdict.get(k, False) for k in ("map?", "reduce?", "reduce_shuffle?")]
     _require(all(isinstance(f, bool) for f in flags), "invalid map?/reduce?/reduce_shuffle?")
     _require(is_int(jobdict["nr_reduces"]), "invalid nr_reduces")

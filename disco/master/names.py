@@ -1,4 +1,4 @@
-"""Names and time formats of the master (SPEC §2.7, §2.8, §6.7)."""
+"""Names and time formats of the master (docs/formats/urls.md, docs/master.md#event-log)."""
 import time
 
 from disco.layout import hexhash, job_path  # noqa: F401  (hexhash: used by master.ddfs)

@@ -1,4 +1,5 @@
-"""Task outputs, the inputs made from them, and the index ("dir") file format (SPEC §2.4, §2.14).
+"""Task outputs, the inputs made from them, and the index ("dir") file format
+(docs/formats/index-files.md, docs/jobs.md#groupings).
 
 A task run produces at most one :class:`DirOutput` (all its local files, listed in an index file
 with per-label summed sizes) plus one :class:`DataOutput` per remote output URL. The job's own

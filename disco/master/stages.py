@@ -1,4 +1,4 @@
-"""One stage of a running job (SPEC §2.14): its tasks, made from the outputs of the stage before.
+"""One stage of a running job (docs/jobs.md#groupings): its tasks, made from the outputs of the stage before.
 
 The stage before hands its outputs over with :meth:`StageRun.feed`, one batch per task done,
 tagged with that task's position in its stage, and calls :meth:`StageRun.close` once it has

@@ -1,4 +1,5 @@
-"""The inputs of one task as the Worker Protocol serves them (``INPUT``, ``INPUT_ERR``; SPEC §2.11).
+"""The inputs of one task as the Worker Protocol serves them (``INPUT``, ``INPUT_ERR``;
+docs/worker-protocol.md).
 
 Inputs are numbered from 0 in the order they were added, replicas from 0 in URL order. Replicas
 are listed never-failed first, then by time of their last failure. A task of a plain stage gets

@@ -2,10 +2,11 @@
 
 ``FakeMaster(root)`` lays out job homes like the master (``DISCO_DATA/<host>/<HH>/<job>/`` with
 ``jobfile`` and the unzipped job home), starts the worker executable named by the jobdict with
-cwd = job home and env = jobenvs + ``DISCO_PYTHON`` (unless told to set nothing), and answers the Worker Protocol (SPEC §2.11)
-from a script of inputs. ``write_index`` writes the index file of a task's outputs (SPEC §2.4).
+cwd = job home and env = jobenvs + ``DISCO_PYTHON`` (unless told to set nothing), and answers the
+Worker Protocol (docs/worker-protocol.md) from a script of inputs. ``write_index`` writes the index
+file of a task's outputs (docs/formats/index-files.md).
 ``run_classic`` drives a v1 job through map -> map_shuffle -> reduce as the master would
-(SPEC §2.14), on one node.
+(docs/jobs.md#groupings), on one node.
 """
 import os
 import subprocess
@@ -166,7 +167,7 @@ class FakeMaster(object):
         return results
 
     def run_classic(self, name):
-        """Run a v1 job like the master (SPEC §2.14, one node); its result URLs."""
+        """Run a v1 job like the master (docs/jobs.md#groupings, one node); its result URLs."""
         jobdict = self.jobs[name].jobdict
         inputs = [i if isinstance(i, list) else [i] for i in jobdict["input"]]
         if jobdict["map?"]:

@@ -1,4 +1,4 @@
-"""The ``/ddfs/...`` HTTP API (SPEC §3.3) of a real master with nodes n1..n3, two replicas."""
+"""The ``/ddfs/...`` HTTP API (docs/http-api.md#ddfs) of a real master with nodes n1..n3, two replicas."""
 import json
 import os
 import socket

@@ -1,4 +1,4 @@
-"""The ``ddfs`` command line (SPEC §4.2), run as a subprocess against a real master."""
+"""The ``ddfs`` command line (docs/cli.md#ddfs), run as a subprocess against a real master."""
 import gzip
 import json
 import os

@@ -1,4 +1,4 @@
-"""The DDFS client (``disco.ddfs.DDFS``, SPEC §1.16) against a real master."""
+"""The DDFS client (``disco.ddfs.DDFS``, docs/ddfs.md) against a real master."""
 import gzip
 import io
 import os

@@ -1,4 +1,4 @@
-"""DDFS garbage collection, re-replication, GC blacklist and tag replica limits (SPEC §6.10)."""
+"""DDFS garbage collection, re-replication, GC blacklist and tag replica limits (docs/ddfs.md)."""
 import os
 import shutil
 import time

@@ -1,4 +1,4 @@
-"""DDFS in jobs: tag inputs, ``save_results``, OOB values and profiles (SPEC §2.10, §6.6, §6.9)."""
+"""DDFS in jobs: tag inputs, ``save_results``, OOB values and profiles (docs/ddfs.md, docs/master.md)."""
 import collections
 
 from ddfs_support import local, ok

@@ -1,4 +1,4 @@
-"""Tag tokens (SPEC §3.3) over HTTP and through the client's token choice (SPEC §1.16)."""
+"""Tag tokens (docs/http-api.md#ddfs) over HTTP and through the client's token choice (docs/ddfs.md)."""
 import pytest
 
 from ddfs_support import call, ok

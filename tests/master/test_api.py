@@ -1,4 +1,4 @@
-"""The /disco/ HTTP API of SPEC §3.2: paths, bodies, status codes and JSON shapes."""
+"""The /disco/ HTTP API of docs/http-api.md#disco: paths, bodies, status codes and JSON shapes."""
 import json
 import os
 import re

@@ -1,5 +1,6 @@
-"""Concurrent stages (SPEC §2.14, §2.11): consumers start while producers run, get their inputs
-in steps (deferred INPUT, ``more``, then ``done``) and end with the results of a plain run."""
+"""Concurrent stages (docs/jobs.md#groupings, docs/worker-protocol.md): consumers start while
+producers run, get their inputs in steps (deferred INPUT, ``more``, then ``done``) and end with
+the results of a plain run."""
 import asyncio
 import os
 import time

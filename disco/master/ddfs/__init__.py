@@ -1,4 +1,5 @@
-"""DDFS, the Disco Distributed File System, as the master serves it (SPEC §2.6-2.10, §3.3-3.4, §6.10).
+"""DDFS, the Disco Distributed File System, as the master serves it (docs/ddfs.md,
+docs/http-api.md#ddfs, docs/formats/urls.md).
 
 One process serves every local node: node ``N``'s DDFS data lives in ``DDFS_DATA/N/`` and is
 addressed ``disco://N/ddfs/N/vol*/...``; uploads go to the master's own port. Modules:

@@ -1,4 +1,4 @@
-"""Blob placement and upload (SPEC §3.3 ``new_blob``, §3.4 PUT server, §6.10).
+"""Blob placement and upload (``new_blob`` and PUT in docs/http-api.md#ddfs; docs/ddfs.md).
 
 ``new_blob(prefix)`` names a new blob ``<prefix>$<TS>`` and picks ``K`` writable nodes for it
 (``include`` nodes first, never ``exclude`` nodes). One process serves every local node, so the

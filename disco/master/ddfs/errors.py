@@ -1,4 +1,4 @@
-"""DDFS request failures and the HTTP status each one is answered with (SPEC §3.3)."""
+"""DDFS request failures and the HTTP status each one is answered with (docs/http-api.md#ddfs)."""
 
 
 class DDFSError(Exception):

@@ -1,4 +1,4 @@
-"""DDFS garbage collection and re-replication (SPEC §3.3 ``ctrl/gc_*``, §6.10).
+"""DDFS garbage collection and re-replication (``ctrl/gc_*`` of docs/http-api.md#ddfs).
 
 The first run starts ``initial_wait`` seconds after the master starts (``DDFS_GC_INITIAL_WAIT``
 minutes, default 5), then one runs every day; ``start()`` (``gc_start``) runs one at once unless

@@ -1,4 +1,4 @@
-"""What DDFS garbage collection finds and deletes (SPEC §6.10), as plain functions over files.
+"""What DDFS garbage collection finds and deletes (docs/ddfs.md), as plain functions over files.
 
 A :class:`Snapshot` lists every tag version, blob replica and partial file on the nodes.
 :func:`collect` deletes from it what nobody needs: partial files older than a day, tag versions

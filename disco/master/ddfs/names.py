@@ -1,4 +1,4 @@
-"""DDFS names (SPEC §2.8): object names ``<name>$<TS>``, timestamps, validity, blob prefixes.
+"""DDFS names (docs/formats/urls.md#names): object names ``<name>$<TS>``, timestamps, validity, blob prefixes.
 
 ``TS`` is ``<hex MegaSecs>-<hex Secs>-<hex MicroSecs>`` (lowercase, zero printed ``00``). A name
 is 1..511 characters of ``[A-Za-z0-9_\\-@:]`` (the special tag ``+deleted`` aside); a blob prefix

@@ -1,4 +1,4 @@
-"""The DDFS nodes: which exist, which take writes, and where new replicas go (SPEC §6.10).
+"""The DDFS nodes: which exist, which take writes, and where new replicas go (docs/ddfs.md).
 
 Every configured node holds DDFS data under ``DDFS_DATA/<node>/`` and is readable. A node takes
 new writes unless it is on the Disco blacklist or the GC blacklist. New replicas go to nodes with

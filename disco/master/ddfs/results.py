@@ -1,4 +1,4 @@
-"""Saving a job's results in DDFS (SPEC §6.6).
+"""Saving a job's results in DDFS (docs/master.md#saving-results).
 
 Every local file listed in the index files of the last stage's outputs is copied into DDFS as a
 blob named ``<job>:<taskid>:<runid>:<file>`` (made safe) with ``DDFS_BLOB_REPLICAS`` replicas,

@@ -1,4 +1,4 @@
-"""The master's DDFS: nodes, tags, blobs and GC wired from the settings (SPEC §3.3, §6.10).
+"""The master's DDFS: nodes, tags, blobs and GC wired from the settings (docs/http-api.md#ddfs, docs/ddfs.md).
 
 Settings: ``DDFS_DATA`` (node ``N`` keeps its data in ``DDFS_DATA/N/``), ``DDFS_BLOB_REPLICAS``,
 ``DDFS_TAG_REPLICAS``, ``DDFS_TAG_MIN_REPLICAS``, ``DDFS_SPACE_AWARE``, ``DDFS_ABSOLUTE_SPACE``,

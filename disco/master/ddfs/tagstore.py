@@ -1,4 +1,4 @@
-"""Tags across the nodes (SPEC §3.3, §6.10): versions, replicas, deletion, delayed updates.
+"""Tags across the nodes (docs/http-api.md#ddfs, docs/ddfs.md): versions, replicas, deletion, delayed updates.
 
 Every change writes a new version ``<tag>$<TS>`` to ``DDFS_TAG_REPLICAS`` writable nodes (those
 already holding the tag first); it fails, changing nothing, when fewer than

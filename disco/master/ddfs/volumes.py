@@ -1,4 +1,4 @@
-"""The DDFS storage of one node (SPEC §2.7): volumes ``DDFS_DATA/<node>/vol*``.
+"""The DDFS storage of one node (docs/formats/urls.md#layout): volumes ``DDFS_DATA/<node>/vol*``.
 
 Blobs live at ``<vol>/blob/HH/<name>$<TS>``, tag versions at ``<vol>/tag/HH/<tag>$<TS>``; ``vol0``
 is created when the node has no ``vol*`` directory. Their URLs are

@@ -1,4 +1,4 @@
-"""External map/reduce programs of the classic worker (SPEC §1.7, §2.13).
+"""External map/reduce programs of the classic worker (docs/jobs.md).
 
 A job gives ``map`` or ``reduce`` as a dict ``{'op': program bytes, name: bytes, ...}`` (built by
 ``package(files)`` = ``disco.util.external(files)``); the files are shipped in the job home under

@@ -1,4 +1,4 @@
-"""Netstring dictionaries: the parameters of external map/reduce programs (SPEC §1.7, §2.13).
+"""Netstring dictionaries: the parameters of external map/reduce programs (docs/jobs.md).
 
 A dictionary is encoded as ``"<klen> <k> <vlen> <v>\\n"`` per item (lengths in bytes, keys and
 values str (UTF-8) or bytes); ``encode_netstring_fd`` prefixes the total length and a newline, so

@@ -5,9 +5,9 @@ Parameters (each resolved by ``Worker.getitem``: jobarg > Job attribute > worker
 ``partition``, ``partitions``, ``reduce``, ``reduce_init``, ``reduce_reader``,
 ``reduce_input_stream``, ``reduce_output_stream``, ``reduce_shuffle``, ``params``, ``sort``,
 ``sort_buffer_size``, ``status_interval``, ``ext_params``, ``version``, plus the base worker's
-(SPEC §1.5).
+(docs/jobs.md#classic-jobs).
 
-Stages (SPEC §2.14): ``map`` (one input; one output per partition label, or a single label-0
+Stages (docs/jobs.md#groupings): ``map`` (one input; one output per partition label, or a single label-0
 output when ``partitions`` is falsy), ``map_shuffle``/``reduce_shuffle`` (group_node: inputs
 concatenated per label), ``reduce`` (the entries of its label, or of every label for ``'all'``
 inputs; one label-0 output). Output paths are relative: the master writes the index files.
@@ -108,7 +108,7 @@ class Worker(BaseWorker):
 
     def jobdict(self, job, **jobargs):
         """The v1 job dict: base fields plus ``input``, ``worker``, ``map?``, ``reduce?``,
-        ``reduce_shuffle?``, ``nr_reduces`` (SPEC §1.5)."""
+        ``reduce_shuffle?``, ``nr_reduces`` (docs/jobs.md#classic-jobs)."""
         def get(key, default=None):
             return self.getitem(key, job, jobargs, default)
         has_map, has_reduce = bool(get("map")), bool(get("reduce"))

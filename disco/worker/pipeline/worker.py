@@ -1,6 +1,6 @@
 """The pipeline worker (``disco.worker.pipeline.worker`` of Disco 0.5, job pack v2).
 
-A job is a list of stages, each with a grouping (SPEC §2.14): ``Worker(pipeline=[(grouping,
+A job is a list of stages, each with a grouping (docs/jobs.md#groupings): ``Worker(pipeline=[(grouping,
 Stage), ...])``, or ``(grouping, Stage, concurrent)`` to let the stage start while the previous
 one still runs. Groupings: ``split``, ``group_label``, ``group_node``, ``group_node_label``,
 ``group_all``. A bad tuple, an unknown grouping, a stage without a name or a repeated name raise
