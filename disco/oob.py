@@ -1,6 +1,6 @@
-"""Out-of-band results (docs/formats/oob.md): small values a task stores under a key, kept as
-blobs of the job's DDFS tag ``disco:job:oob:<job>`` (``disco.util.save_oob``/``load_oob`` of
-Disco 0.5, which ``disco.util`` still answers for). Above the DDFS client."""
+"""Out-of-band results (docs/ddfs.md#out-of-band-results): small values a task stores under a
+key, kept as blobs of the job's DDFS tag ``disco:job:oob:<job>`` (``disco.util.save_oob`` and
+``load_oob`` of Disco 0.5, which ``disco.util`` still answers for). Above the DDFS client."""
 from disco.ddfs import DDFS
 
 

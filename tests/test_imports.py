@@ -1,4 +1,4 @@
-"""The import structure of the ``disco`` package: one direction, no cycle (docs/modules.md).
+"""The import structure of the ``disco`` package: one direction, no cycle (docs/README.md#how-the-python-package-is-layered).
 
 The graph is read from the source with ``ast``: every ``import``/``from ... import`` statement,
 at module level or inside a function, with relative imports resolved. Importing ``a.b.c`` runs
