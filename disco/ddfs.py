@@ -75,8 +75,8 @@ def tagname(tag):
 
 
 def check_tagname(tag):
-    """``tag`` if its name is one the master accepts (SPEC §2.8: 1 to 511 of ``A-Z a-z 0-9 _ - @
-    :``), else InvalidTag: lets uploads fail before any blob is stored."""
+    """``tag`` if its name is one the master accepts (1 to 511 of ``A-Z a-z 0-9 _ - @ :``, see
+    docs/formats/urls.md#names), else InvalidTag: lets uploads fail before any blob is stored."""
     name = tagname(tag)
     if not name or len(name) > MAX_TAG_NAME or unsafe_re.search(name):
         raise InvalidTag("Invalid tag name %r: a tag name is 1 to %d characters of letters, digits "
