@@ -15,7 +15,7 @@ import pytest
 from disco.core import result_iterator
 from disco.job import Job
 from disco.worker.classic.func import sum_combiner
-from jobfns import map_words, reduce_counts
+from disco.wordcount import map_words, reduce_counts
 
 TOTAL_MB = int(os.environ.get("DISCO_BENCH_MB", "200"))
 FILES = 8

@@ -11,19 +11,10 @@ import sys
 from disco.core import Disco, Job, result_iterator
 from disco.error import CommError
 from disco.settings import DiscoSettings
+# the job functions, map_words(line, params) and reduce_counts(iter, params): disco/wordcount.py
+from disco.wordcount import map_words, reduce_counts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def map(line, params):
-    for word in line.split():
-        yield word, 1
-
-
-def reduce(iter, params):
-    from disco.util import kvgroup
-    for word, counts in kvgroup(sorted(iter)):
-        yield word, sum(counts)
 
 
 def inputs(argv):
@@ -32,7 +23,7 @@ def inputs(argv):
 
 
 def count_words(paths, master):
-    job = Job(master=master).run(input=paths, map=map, reduce=reduce)
+    job = Job(master=master).run(input=paths, map=map_words, reduce=reduce_counts)
     return sorted(result_iterator(job.wait(show=False)), key=lambda kv: (-kv[1], kv[0]))
 
 

@@ -9,7 +9,7 @@ import pytest
 from disco.core import Disco, result_iterator
 from disco.error import JobError
 from disco.job import Job, JobChain
-from disco.util import kvgroup
+from disco.wordcount import map_words, reduce_counts, reduce_counts_out as reduce_out
 from disco.worker.classic.func import chain_reader, nop_map, sum_combiner, sum_reduce
 from masters import point_clients_at
 
@@ -44,19 +44,6 @@ def expected_counts():
     return collections.Counter(w for line in TEXT for w in line.split())
 
 
-def map_words(line, params):
-    for word in line.split():
-        yield word, 1
-
-
-def reduce_counts(iter, params):
-    for word, counts in kvgroup(sorted(iter)):
-        yield word, sum(counts)
-
-
-def reduce_out(iter, out, params):
-    for word, counts in kvgroup(sorted(iter)):
-        out.add(word, sum(counts))
 
 
 def test_word_count(master, inputs):

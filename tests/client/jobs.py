@@ -1,22 +1,8 @@
 """Job functions and Job classes the worker tests submit (a local module: shipped in job homes)."""
 from disco.job import Job
-from disco.util import kvgroup
+from disco.wordcount import map_words as word_map, reduce_counts as word_reduce
+from disco.wordcount import reduce_counts_out as word_reduce3  # noqa: F401
 from disco.worker.classic.func import chain_reader
-
-
-def word_map(line, params):
-    for word in line.split():
-        yield word, 1
-
-
-def word_reduce(iter, params):
-    for word, counts in kvgroup(sorted(iter)):
-        yield word, sum(counts)
-
-
-def word_reduce3(iter, out, params):
-    for word, counts in kvgroup(sorted(iter)):
-        out.add(word, sum(counts))
 
 
 class WordCount(Job):

@@ -6,13 +6,9 @@ from disco.core import Disco, result_iterator
 from disco.ddfs import DDFS
 from disco.job import Job
 from disco.util import kvgroup
+from disco.wordcount import map_words
 
 TEXT = ["the quick brown fox", "jumps over the lazy dog", "the dog sleeps"]
-
-
-def map_words(line, params):
-    for word in line.split():
-        yield word, 1
 
 
 def map_init(input_iter, params):
