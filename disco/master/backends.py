@@ -1,8 +1,17 @@
-"""Node backends: where and how a node runs workers (one small interface, swappable classes).
+"""Node backends: which nodes exist and how a node runs a task attempt (one small interface).
 
-A backend prepares job homes on a node and starts worker processes there. The ``local`` backend
-runs every node on this machine with node ``N``'s data directory ``DISCO_DATA/N/``, so several
-node names make a simulated cluster.
+The master never assumes that a node's disk is its own: everything that touches a node's files
+goes through the backend -- starting an attempt (which unpacks the job home on the node), writing
+the attempt's index file into its job home, removing a job's data, the node's disk usage -- and a
+:class:`WorkerProcess` tells where the worker runs (its job home, the node's ``DISCO_DATA`` and
+``DDFS_DATA``, for the TASK reply).
+
+Two backends:
+
+* ``local`` (:class:`LocalBackend`, the default): every node of the config table runs on this
+  machine, node ``N`` keeping its data in ``DISCO_DATA/N/``; several names simulate a cluster.
+* ``dask`` (:class:`disco.master.dask_backend.DaskBackend`): nodes are Dask workers on other
+  machines (see ``docs/cluster.md``).
 """
 import asyncio
 import os
@@ -11,79 +20,144 @@ import signal
 
 from disco.master import jobhome
 from disco.master.names import job_dir
+from disco.master.workerenv import worker_env
+
+
+class NodeLost(Exception):
+    """The node went away (or could not be reached) while starting or running an attempt: a
+    recoverable failure of the attempt, retried elsewhere."""
 
 
 class WorkerProcess:
-    """A running worker: ``stdin`` (StreamWriter), ``output`` (StreamReader of its stderr with its
-    stdout merged in), ``pid``; ``wait()`` returns the exit code; ``kill()`` kills its process group."""
+    """A running worker, as the protocol host sees it: ``stdin`` (``write``/``drain``), ``output``
+    (a StreamReader of its stderr with stdout merged in), ``pid``, ``lost``, ``home`` (its job home on the
+    node), ``disco_data``/``ddfs_data`` (the node's data roots); ``wait()`` returns its exit code,
+    ``kill()`` kills its process group, ``write_file(relpath, text)`` writes a file of its job home
+    atomically (never visible half written)."""
 
-    def __init__(self, proc):
-        self.proc = proc
-        self.pid = proc.pid
-        self.stdin = proc.stdin
-        self.output = proc.stdout
+    pid = None
+    home = disco_data = ddfs_data = ""
+    lost = None      # why the connection to the worker was lost (its node went away), else None
 
     async def wait(self):
-        return await self.proc.wait()
+        raise NotImplementedError
 
     def kill(self):
-        """SIGKILL the worker and every process of its group (idempotent)."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        raise NotImplementedError
+
+    async def write_file(self, relpath, text):
+        raise NotImplementedError
 
 
 class NodeBackend:
     """The interface every backend implements."""
 
-    async def prepare_jobhome(self, node, jobname, jobfile, worker):
-        """Unpack the job (pack file ``jobfile``, worker path ``worker``) on ``node`` once; return
-        the job home directory. Raises :class:`disco.master.jobhome.JobHomeError`."""
+    name = ""
+
+    async def start(self, on_change):
+        """Start serving nodes; call ``on_change()`` whenever the set of connected nodes changes."""
+
+    async def stop(self):
+        """End every attempt and disconnect (the master is stopping)."""
+
+    def connected(self, node):
+        """True when the backend can run tasks on ``node`` now."""
         raise NotImplementedError
 
-    async def start_worker(self, node, argv, env, cwd):
-        """Start ``argv`` on ``node`` in its own process group; return a :class:`WorkerProcess`."""
+    def nodes(self):
+        """``{node: slots}`` of the nodes that joined by themselves (added to the config table)."""
+        return {}
+
+    def status(self, node):
+        """Extra nodeinfo fields of ``node`` (e.g. why it was refused)."""
+        return {}
+
+    async def start_attempt(self, node, job, settings):
+        """Unpack ``job`` (a :class:`disco.master.model.JobRun`) on ``node`` once and start its
+        worker there (environment: :func:`~disco.master.workerenv.worker_env` of the job's
+        ``jobenvs`` and the master's ``settings`` plus the node's data roots, computed on the
+        node) in its own process group; return a
+        :class:`WorkerProcess`. Raises :class:`disco.master.jobhome.JobHomeError` (bad job home)
+        or OSError (the worker cannot be started)."""
         raise NotImplementedError
 
-    def remove_job_data(self, node, jobname):
+    async def remove_job_data(self, node, jobname):
         """Delete the job's data (job home, outputs) on ``node``."""
         raise NotImplementedError
 
+    def routes(self):
+        """aiohttp routes the backend serves on the master's HTTP port (remote nodes' relays)."""
+        return []
+
     def disk_usage(self, node):
-        """``(free KiB, used KiB)`` of the node's data disk."""
+        """``(free KiB, used KiB)`` of the node's data disk (last known value for remote nodes)."""
         raise NotImplementedError
 
-    def data_dirs(self, node):
-        """``(DISCO_DATA, DDFS_DATA)`` as workers on ``node`` see them; None: the master's (nodes
-        sharing the master's file system, whose data paths start with the node name)."""
-        return None
+
+class LocalProcess(WorkerProcess):
+    """A worker started by :class:`LocalBackend` (an asyncio subprocess)."""
+
+    def __init__(self, proc, home, disco_data, ddfs_data):
+        self.proc = proc
+        self.pid = proc.pid
+        self.stdin = proc.stdin
+        self.output = proc.stdout
+        self.home, self.disco_data, self.ddfs_data = home, disco_data, ddfs_data
+
+    async def wait(self):
+        return await self.proc.wait()
+
+    def kill(self):
+        """SIGKILL the worker's process group and close our ends of its pipes (idempotent). A
+        child that left the group (``setsid``) may keep the pipes open: closing our ends lets
+        :meth:`wait` return once the worker itself has exited."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc._transport.close()
+
+    async def write_file(self, relpath, text):
+        write_atomically(os.path.join(self.home, relpath), text)
+
+
+def write_atomically(path, text):
+    """Write ``text`` to ``path`` under a temporary name, then rename it into place."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".partial", "w") as f:
+        f.write(text)
+    os.replace(path + ".partial", path)
 
 
 class LocalBackend(NodeBackend):
     """Nodes on this machine; node ``N`` keeps its data in ``<data_root>/N/``."""
 
-    def __init__(self, data_root):
+    name = "local"
+
+    def __init__(self, data_root, ddfs_root):
         self.data_root = data_root
+        self.ddfs_root = ddfs_root
         self._locks = {}   # node -> lock serialising job home unpacking
 
     def node_dir(self, node):
         return os.path.join(self.data_root, node)
 
-    async def prepare_jobhome(self, node, jobname, jobfile, worker):
-        home = job_dir(self.node_dir(node), jobname)
+    def connected(self, node):
+        return True
+
+    async def start_attempt(self, node, job, settings):
+        home = job_dir(self.node_dir(node), job.name)
         async with self._locks.setdefault(node, asyncio.Lock()):
-            await asyncio.to_thread(jobhome.unpack, home, jobfile, worker)
-        return home
-
-    async def start_worker(self, node, argv, env, cwd):
+            await asyncio.to_thread(jobhome.unpack, home, job.jobfile, job.worker)
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True)
-        return WorkerProcess(proc)
+            os.path.join(home, job.worker), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=home,
+            env=worker_env(job.jobenvs, settings, self.data_root, self.ddfs_root),
+            start_new_session=True)
+        return LocalProcess(proc, home, self.data_root, self.ddfs_root)
 
-    def remove_job_data(self, node, jobname):
-        shutil.rmtree(job_dir(self.node_dir(node), jobname), ignore_errors=True)
+    async def remove_job_data(self, node, jobname):
+        await asyncio.to_thread(shutil.rmtree, job_dir(self.node_dir(node), jobname), True)
 
     def disk_usage(self, node):
         path = self.node_dir(node)

@@ -7,9 +7,11 @@ Per-node counters ``job_ok`` / ``data_error`` / ``error`` (done / failed / fatal
 statistics of this master process.
 """
 import collections
+import logging
 
 from disco.master.config import ClusterConfig, ConfigError
 
+log = logging.getLogger("disco.master")
 _COUNTERS = {"done": "job_ok", "error": "data_error", "fatal": "error"}
 
 
@@ -28,7 +30,21 @@ class Cluster:
 
     def _apply(self, config):
         self.config = config
-        self.scheduler.configure(config.nodes, config.blacklist)
+        self.scheduler.configure({n: w for n, w in config.nodes.items() if self.backend.connected(n)},
+                                 config.blacklist)
+
+    def nodes_changed(self):
+        """The backend's nodes changed: nodes that joined by themselves and are not in the table
+        are added to it (max_workers = their slots); the scheduler sees the connected nodes."""
+        joined = [[node, str(slots)] for node, slots in self.backend.nodes().items()
+                  if node not in self.config.nodes]
+        if joined:
+            try:
+                self.save_table(self.config.table + joined)
+                return
+            except ConfigError as e:
+                log.error("nodes %s cannot join the config table: %s", joined, e)
+        self._apply(self.config)
 
     def load_table(self):
         """Re-read the config file, apply it and return its table."""
@@ -87,8 +103,8 @@ class Cluster:
         for node, max_workers in self.config.nodes.items():
             counters = self.counters[node]
             entry = {key: counters[key] for key in _COUNTERS.values()}
-            entry.update(max_workers=max_workers, connected=True,
-                         blacklisted=node in self.config.blacklist)
+            entry.update(max_workers=max_workers, connected=self.backend.connected(node),
+                         blacklisted=node in self.config.blacklist, **self.backend.status(node))
             running = self.scheduler.running.get(node)
             if running:
                 entry["tasks"] = [task.job.name for task in running]

@@ -86,7 +86,7 @@ class Jobs:
             return
         await self.clean(name)
         for node in self.nodes():
-            await asyncio.to_thread(self.backend.remove_job_data, node, name)
+            await self.backend.remove_job_data(node, name)
         if self.s.ddfs is not None:
             await self.s.ddfs.delete_oob(name)
 

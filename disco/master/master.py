@@ -28,24 +28,47 @@ class Master:
         self.registry = Registry(os.path.join(settings["DISCO_ROOT"], settings["DISCO_NAME"] + ".sqlite3"))
         self.events = EventLog(settings["DISCO_MASTER_ROOT"])
         self.scheduler = Scheduler(settings["DISCO_SCHEDULER"])
-        self.backend = LocalBackend(self.data_root)
+        self.backend = make_backend(settings, self.url, port)
         default_table = [[settings["DISCO_LOCAL_NODE"], str(settings["DISCO_WORKERS"])]]
         self.cluster = Cluster(ConfigFile(settings["DISCO_MASTER_CONFIG"], default_table), self.registry,
                                self.scheduler, self.backend, int(settings["DISCO_MAX_FAILURE_RATE"]))
         self.ddfs = DDFSMaster(settings, self.url, lambda: self.cluster.config)
         self.host = WorkerHost(self.backend, self.events, ClusterInfo(
-            self.url, port, int(settings["DDFS_PUT_PORT"]), self.data_root, settings["DDFS_DATA"]))
+            self.url, port, int(settings["DDFS_PUT_PORT"])))
         services = Services(self.registry, self.events, self.scheduler, self.host, self.cluster,
                             {"disco": self.data_root, "ddfs": settings["DDFS_DATA"]}, port,
                             float(settings.get("DISCO_RETRY_BASE", 1)), self.ddfs)
         self.jobs = Jobs(settings["DISCO_MASTER_ROOT"], services, self.backend,
                          lambda: list(self.cluster.config.nodes))
 
+    async def start(self):
+        """Start the backend (a dask backend connects to or runs its Dask scheduler)."""
+        await self.backend.start(self.cluster.nodes_changed)
+
     async def shutdown(self):
-        """Kill the active jobs and their workers; stop DDFS GC."""
+        """Kill the active jobs and their workers; stop DDFS GC and the backend."""
         await self.jobs.shutdown()
         await self.ddfs.stop()
+        await self.backend.stop()
 
     def close(self):
         """Close the registry (after :meth:`shutdown` and after the HTTP server has stopped)."""
         self.registry.close()
+
+
+BACKENDS = ("local", "dask")
+
+
+def make_backend(settings, url, port):
+    """The node backend named by ``DISCO_BACKEND`` (``local`` or ``dask``)."""
+    name = settings["DISCO_BACKEND"]
+    if name == "local":
+        return LocalBackend(settings["DISCO_DATA"], settings["DDFS_DATA"])
+    if name == "dask":
+        try:
+            from disco.master.dask_backend import DaskBackend
+        except ImportError as e:
+            raise ValueError("DISCO_BACKEND=dask needs Dask distributed (pip install 'disco[dask]'): %s"
+                             % e) from None
+        return DaskBackend(settings, url, port)
+    raise ValueError("unknown DISCO_BACKEND %r (expected one of %s)" % (name, ", ".join(BACKENDS)))

@@ -31,6 +31,7 @@ def make_app(master):
     h = _Handlers(master)
     app.add_routes([
         web.get("/disco/version", h.version, allow_head=False),
+        *master.backend.routes(),       # /disco/node/...: remote nodes' relays (dask backend)
         web.post("/disco/job/{tail:.*}", h.new_job),
         web.post("/disco/ctrl/kill_job", h.kill_job),
         web.post("/disco/ctrl/purge_job", h.purge_job),

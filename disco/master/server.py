@@ -26,6 +26,7 @@ async def serve(settings):
     runner = web.AppRunner(make_app(master), access_log=None, shutdown_timeout=2)
     await runner.setup()
     await web.SockSite(runner, sock).start()
+    await master.start()
     print("disco master listening on %s" % master.url, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,8 +1,9 @@
 """The Worker Protocol 1.1 host (SPEC §2.11): runs one attempt of a task on a node.
 
 :meth:`WorkerHost.run` unpacks the job home on the node, starts ``jobdict.worker`` there (cwd = job
-home, env = the master's environment without its Disco settings + the settings of the cluster as the
-node sees them (:func:`worker_env`) + jobenvs, its own process group, stdout merged into stderr), answers its requests and returns an :class:`Outcome`:
+home, env = :func:`disco.master.workerenv.worker_env` computed on the node: the node's environment
+without Disco settings + the cluster's settings as the node sees them + jobenvs; its own process
+group, stdout merged into stderr), answers its requests and returns an :class:`Outcome`:
 
 * ``done``  -- ``DONE`` received; ``outputs`` holds the task's outputs (the index of its local
   outputs, written to ``<job home>/.disco/<stage>-<taskid>-<µs>.results``, then its URL outputs);
@@ -17,18 +18,17 @@ the outcome.
 import asyncio
 import collections
 import os
-import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 
 from disco.layout import data_url, index_line
+from disco.master.backends import NodeLost
 from disco.master.jobhome import JobHomeError
 from disco.master.jsontypes import is_int
 from disco.master.names import duration
 from disco.master.outputs import DataOutput, DirOutput, index_labels
 from disco.protocol import VERSION, ProtocolError, encode, read_message_async
-from disco.settings import DiscoSettings
 
 FIRST_REQUEST_TIMEOUT = 30
 LAST_WORDS_MAX = 100 * 1024
@@ -47,22 +47,18 @@ class Outcome:
 
 @dataclass
 class ClusterInfo:
-    """What a worker is told about the cluster in its TASK reply."""
+    """What a worker is told about the cluster in its TASK reply (the node's data roots come
+    from its :class:`~disco.master.backends.WorkerProcess`)."""
 
     master: str
     disco_port: int
     put_port: int
-    disco_data: str
-    ddfs_data: str
 
-    def node_settings(self, data_dirs=None):
-        """The Disco settings a worker inherits, as Disco 0.5's nodes did from their master:
-        the master's address and ports, and the data directories ``data_dirs`` (``(DISCO_DATA,
-        DDFS_DATA)`` as seen on the node; None: the master's own)."""
-        disco_data, ddfs_data = data_dirs or (self.disco_data, self.ddfs_data)
+    def node_settings(self):
+        """The master's settings a worker inherits, as Disco 0.5's nodes did from their master:
+        its address and ports (the node adds its own ``DISCO_DATA`` and ``DDFS_DATA``)."""
         return {"DISCO_MASTER": self.master, "DISCO_MASTER_HOST": urllib.parse.urlsplit(self.master).hostname,
-                "DISCO_PORT": str(self.disco_port), "DDFS_PUT_PORT": str(self.put_port),
-                "DISCO_DATA": disco_data, "DDFS_DATA": ddfs_data}
+                "DISCO_PORT": str(self.disco_port), "DDFS_PUT_PORT": str(self.put_port)}
 
 
 class WorkerHost:
@@ -77,37 +73,25 @@ class WorkerHost:
         """Run one attempt of ``task`` (a :class:`disco.master.model.Task`) on ``node``."""
         job = task.job
         try:
-            home = await self.backend.prepare_jobhome(node, job.name, job.jobfile, job.worker)
-        except (JobHomeError, OSError) as e:
+            proc = await self.backend.start_attempt(node, job, self.cluster.node_settings())
+        except NodeLost as e:
+            return Outcome("error", str(e))
+        except JobHomeError as e:
             return Outcome("fatal", "Cannot set up the job home: %s" % e)
-        try:
-            settings = self.cluster.node_settings(self.backend.data_dirs(node))
-            proc = await self.backend.start_worker(node, [os.path.join(home, job.worker)],
-                                                   worker_env(job.jobenvs, settings), home)
         except OSError as e:
             return Outcome("fatal", "Cannot start the worker: %s" % e)
         try:
-            return await _Session(self, task, node, home, proc).converse()
+            return await _Session(self, task, node, proc).converse()
         finally:
             proc.kill()
             await proc.wait()
 
 
-def worker_env(jobenvs, settings):
-    """The master's environment without its Disco settings, plus ``settings`` (the node's, see
-    :meth:`ClusterInfo.node_settings`), ``DISCO_PYTHON`` and, winning over both, ``jobenvs``."""
-    env = {k: v for k, v in os.environ.items() if k not in DiscoSettings.defaults}
-    env.update(settings)
-    env["DISCO_PYTHON"] = sys.executable
-    env.update(jobenvs)
-    return env
-
-
 class _Session:
     """The conversation with one worker process."""
 
-    def __init__(self, host, task, node, home, proc):
-        self.host, self.task, self.node, self.home, self.proc = host, task, node, home, proc
+    def __init__(self, host, task, node, proc):
+        self.host, self.task, self.node, self.proc = host, task, node, proc
         self.started = time.time()
         self.index = []          # index file lines of local outputs
         self.data_outputs = []
@@ -126,6 +110,8 @@ class _Session:
                 return Outcome("error", "Worker died. Last words: %s" % words)
             if message is None:
                 code = await self.proc.wait()
+                if self.proc.lost:
+                    return Outcome("error", self.proc.lost)
                 return Outcome("error", "Worker crashed! (exit code: %d)" % code)
             msg_type, payload = message
             if not self.greeted and msg_type != "WORKER":
@@ -175,9 +161,9 @@ class _Session:
         task, cluster = self.task, self.host.cluster
         await self.reply("TASK", {
             "taskid": task.taskid, "master": cluster.master, "disco_port": cluster.disco_port,
-            "put_port": cluster.put_port, "ddfs_data": cluster.ddfs_data,
-            "disco_data": cluster.disco_data, "stage": task.stage, "grouping": task.grouping,
-            "group": list(task.group), "jobfile": os.path.join(self.home, "jobfile"),
+            "put_port": cluster.put_port, "ddfs_data": self.proc.ddfs_data,
+            "disco_data": self.proc.disco_data, "stage": task.stage, "grouping": task.grouping,
+            "group": list(task.group), "jobfile": os.path.join(self.proc.home, "jobfile"),
             "jobname": task.job.name, "host": self.node})
 
     async def on_INPUT(self, payload):
@@ -236,7 +222,7 @@ class _Session:
         await self.reply("OK", "pong")
 
     async def on_DONE(self, payload):
-        outputs = [self._write_index()] if self.index else []
+        outputs = [await self._write_index()] if self.index else []
         self.event("DONE", "Task finished in %s" % duration(time.time() - self.started))
         return Outcome("done", outputs=outputs + self.data_outputs)
 
@@ -252,15 +238,11 @@ class _Session:
         """``<scheme>://<node>/disco/<node>/<HH>/<job>/<relpath>``."""
         return data_url(scheme, self.node, self.task.job.name, relpath)
 
-    def _write_index(self):
-        """Write the index file (temporary name, then rename); return its :class:`DirOutput`."""
+    async def _write_index(self):
+        """Write the index file into the job home on the node; return its :class:`DirOutput`."""
         name = ".disco/%s-%d-%d.results" % (self.task.stage, self.task.taskid, int(self.started * 1e6))
-        path = os.path.join(self.home, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         text = "".join(self.index)
-        with open(path + ".partial", "w") as f:
-            f.write(text)
-        os.replace(path + ".partial", path)
+        await self.proc.write_file(name, text)
         return DirOutput(self._url("dir", name), index_labels(text))
 
 
