@@ -68,6 +68,8 @@ def cmd_default(args):
 
 def cmd_daemon(args):
     from disco.master import daemon
+    if getattr(args, "backend", None):
+        args.settings_obj["DISCO_BACKEND"] = args.backend
     try:
         return _daemon_command(daemon, args.command, args.settings_obj)
     except daemon.DaemonError as e:
@@ -85,6 +87,14 @@ def _daemon_command(daemon, command, settings):
         print("master stopped" if daemon.stop(settings) else "master was not running")
     else:
         print("master running at %s" % getattr(daemon, command)(settings))
+
+
+def cmd_node(args):
+    try:
+        from disco.node import main
+    except ImportError as e:
+        raise DiscoError("disco node needs Dask distributed (pip install 'disco[dask]'): %s" % e)
+    main.run(args.scheduler, args.settings_obj, args.name, args.host, args.slots)
 
 
 def cmd_config(args):
@@ -281,7 +291,18 @@ def parser():
     p.add_argument("-v", "--verbose", action="store_true", help="print settings, show tracebacks")
     sub = p.add_subparsers(dest="command")
     for name, help in DAEMON_HELP.items():
-        sub.add_parser(name, help=help).set_defaults(fn=cmd_daemon)
+        c = sub.add_parser(name, help=help)
+        if name in ("start", "restart", "nodaemon"):
+            c.add_argument("--backend", choices=("local", "dask"),
+                           help="where nodes run (sets DISCO_BACKEND; default local)")
+        c.set_defaults(fn=cmd_daemon)
+    c = sub.add_parser("node", help="run this machine as a node of a master on Dask distributed")
+    c.add_argument("scheduler", help="the master's Dask scheduler, tcp://MASTER:8786")
+    c.add_argument("--name", help="the node's name (default: the host name); other machines must "
+                   "reach this node by it")
+    c.add_argument("--host", help="the address to listen on (Dask worker and data server)")
+    c.add_argument("--slots", type=int, help="task slots (default: the number of cores)")
+    c.set_defaults(fn=cmd_node)
     sub.add_parser("config", help="print the config table").set_defaults(fn=cmd_config)
     c = sub.add_parser("events", help="print the events of a job")
     c.add_argument("jobname")

@@ -55,7 +55,8 @@ class NodeBackend:
     name = ""
 
     async def start(self, on_change):
-        """Start serving nodes; call ``on_change()`` whenever the set of connected nodes changes."""
+        """Start serving nodes; call ``on_change(lost)`` whenever the set of connected nodes
+        changes (``lost``: the nodes that left)."""
 
     async def stop(self):
         """End every attempt and disconnect (the master is stopping)."""
@@ -66,6 +67,10 @@ class NodeBackend:
 
     def nodes(self):
         """``{node: slots}`` of the nodes that joined by themselves (added to the config table)."""
+        return {}
+
+    def refused(self):
+        """``{node: slots}`` of the nodes that tried to join and were refused."""
         return {}
 
     def status(self, node):

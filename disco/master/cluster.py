@@ -100,7 +100,9 @@ class Cluster:
         """``{node: {job_ok, data_error, error, max_workers, connected, blacklisted, [tasks,]
         diskfree, diskused}}`` (docs/http-api.md#reply-shapes)."""
         info = {}
-        for node, max_workers in self.config.nodes.items():
+        nodes = dict(self.backend.refused())    # seen but refused: listed, never used
+        nodes.update(self.config.nodes)
+        for node, max_workers in nodes.items():
             counters = self.counters[node]
             entry = {key: counters[key] for key in _COUNTERS.values()}
             entry.update(max_workers=max_workers, connected=self.backend.connected(node),

@@ -9,6 +9,12 @@ so a failure or a kill cancels them all. The job results are the output URL list
 stage (the inputs for an empty pipeline); with ``save_results`` they are saved in DDFS and the
 results are ``["tag://disco:results:<job>"]``.
 
+A finished task's index output that a later task cannot read (its node died, its file went
+missing) is re-created: the producer runs again (:meth:`Coordinator.recover`), the consumers'
+inputs point to its new output, and a consumer that failed for want of it is retried as soon as it
+is there, without counting a failure. A producer re-run more than ``max_failure_rate`` times kills
+the job.
+
 A task that fails recoverably is retried after ``min(n, 60) + random(0..30)`` times
 ``retry_base`` seconds (``DISCO_RETRY_BASE``, default 1) avoiding the nodes where it failed; more
 than ``max_failure_rate`` failures, or one fatal failure, kill the job.
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from disco.master.ddfs.errors import DDFSError
 from disco.master.jobinputs import InputError, job_outputs
 from disco.master.model import Task
+from disco.master.outputs import DirOutput, url_host
 from disco.master.names import duration, ordinal
 from disco.master.stages import StageRun
 
@@ -54,6 +61,9 @@ class Coordinator:
         self.job, self.spec, self.s = job, spec, services
         self.next_taskid = 0
         self._runs = None    # the task group of the job's task attempts
+        self.made_by = {}    # URL of an index output -> (producer Task, its StageRun)
+        self.outputs_of = {} # Task done -> its outputs
+        self.rerunning = {}  # producer Task -> future done once its outputs are re-created
 
     def event(self, message, host="master"):
         self.s.events.add(self.job.name, message, host)
@@ -100,15 +110,73 @@ class Coordinator:
         self.next_taskid += 1
         return task
 
-    def start(self, task, done):
-        """Run ``task`` in the job's task group; call ``done(outputs)`` when it is done."""
+    def start(self, stage, task, done):
+        """Run ``task`` of ``stage`` in the job's task group; call ``done(outputs)`` when done."""
+        task.inputs.recover = self.recover
         async def run():
-            done(await self._run_task(task))
+            outputs = await self._run_task(task)
+            self._produced(stage, task, outputs)
+            done(outputs)
         self._runs.create_task(run())
 
+    def _produced(self, stage, task, outputs):
+        self.outputs_of[task] = outputs
+        for output in outputs:
+            if isinstance(output, DirOutput):
+                self.made_by[output.url] = (task, stage)
+
+    def recover(self, urls):
+        """The input at ``urls`` cannot be read: if a task of this job made it, run that task
+        again; return a future done once its new output is in place (None: not ours)."""
+        made = next((self.made_by[u] for u in urls if u in self.made_by), None)
+        if made is None:
+            return None
+        task, stage = made
+        future = self.rerunning.get(task)
+        if future is None:
+            future = self.rerunning[task] = asyncio.get_running_loop().create_future()
+            self._runs.create_task(self._rerun(stage, task, future))
+            lost = set(urls)
+            for consumer in stage.downstream.tasks if stage.downstream is not None else ():
+                if any(lost.intersection(inp.urls) for inp in consumer.inputs.inputs):
+                    consumer.inputs.pending.add(future)
+        return future
+
+    def node_lost(self, node):
+        """``node`` left: re-create the outputs of this job's tasks that lived there and are
+        still needed (the next stage has not finished, or they are the job's results)."""
+        if self._runs is None:
+            return
+        for url, (_task, stage) in list(self.made_by.items()):
+            needed = stage.downstream is None or not stage.downstream.finished
+            if needed and url_host(url) == node:
+                self.recover([url])
+
+    async def _rerun(self, stage, task, future):
+        task.reruns += 1
+        if task.reruns > self.s.cluster.max_failure_rate:
+            raise JobFailed("The output of task %s was lost %d times" % (task.name, task.reruns))
+        self.event("Output of %s lost: running it again" % task.name)
+        old = self.outputs_of.pop(task)
+        new = await self._run_task(task)
+        for output in old:
+            self.made_by.pop(getattr(output, "url", None), None)
+        self._produced(stage, task, new)
+        if stage.downstream is not None:
+            moved = zip([o for o in old if isinstance(o, DirOutput)], [o for o in new if isinstance(o, DirOutput)])
+            for before, after in moved:
+                for consumer in stage.downstream.tasks:
+                    consumer.inputs.replace(before.url, after.url)
+        stage.replace_outputs(old, new)
+        del self.rerunning[task]
+        future.set_result(None)
+
     def stage_finished(self, name, outputs, seconds):
-        """Record the results of stage ``name`` (its ``outputs``, done in ``seconds``)."""
+        """Record the results of stage ``name`` (its ``outputs``, done in ``seconds``; None when
+        they changed after it finished)."""
         self.s.registry.save_stage_results(self.job.name, name, [o.result for o in outputs])
+        if seconds is None:
+            return
         self.event("Stage %s finished in %s" % (name, duration(seconds)))
         self.s.scheduler.wake()     # concurrent stages after it may start tasks now
 
@@ -116,6 +184,8 @@ class Coordinator:
         """Run ``task`` until it is done (return its outputs) or kills the job (raise JobFailed)."""
         registry, name = self.s.registry, self.job.name
         while True:
+            if task.inputs.pending:
+                await task.inputs.recovered()
             node = await self.s.scheduler.acquire(task)
             task.runs += 1
             registry.set_task(name, task.taskid, "running", node)
@@ -128,6 +198,11 @@ class Coordinator:
             if outcome.kind == "done":
                 registry.set_task(name, task.taskid, "done")
                 return outcome.outputs
+            if outcome.kind == "error" and task.inputs.pending:
+                registry.set_task(name, task.taskid, "waiting")
+                self.event("%s waits for its lost inputs to be re-created" % task.name)
+                await task.inputs.recovered()
+                continue
             registry.task_failed(name, task.taskid)
             if outcome.kind == "fatal":
                 self.event("FATAL: [%s] %s" % (task.name, outcome.message), node)

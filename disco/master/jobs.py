@@ -26,6 +26,7 @@ class Jobs:
         self.nodes = nodes              # callable: the configured node names
         self.namer = JobNamer()
         self.running = {}               # job name -> (JobRun, asyncio.Task of its coordinator)
+        self.coordinators = {}          # job name -> Coordinator of an active job
         self._changed = asyncio.Event()
         for name in self.s.registry.dead_on_restart():
             if os.path.isdir(self.dir(name)):
@@ -52,13 +53,21 @@ class Jobs:
         self.s.registry.add_job(name, spec.owner, spec.worker, job.started,
                                 [[s.name, s.grouping, s.concurrent] for s in spec.pipeline],
                                 [url for _label, _size, urls in spec.inputs for url in urls])
-        coordinator = asyncio.create_task(Coordinator(job, spec, self.s).run())
+        run = Coordinator(job, spec, self.s)
+        coordinator = asyncio.create_task(run.run())
         self.running[name] = (job, coordinator)
+        self.coordinators[name] = run
         coordinator.add_done_callback(lambda _task: self._ended(name))
         return name
 
+    def node_lost(self, node):
+        """Tell the active jobs that ``node`` left (their outputs there are lost)."""
+        for coordinator in self.coordinators.values():
+            coordinator.node_lost(node)
+
     def _ended(self, name):
         self.running.pop(name, None)
+        self.coordinators.pop(name, None)
         self._changed.set()
         self._changed = asyncio.Event()
 

@@ -29,7 +29,9 @@ class Master:
         self.events = EventLog(settings["DISCO_MASTER_ROOT"])
         self.scheduler = Scheduler(settings["DISCO_SCHEDULER"])
         self.backend = make_backend(settings, self.url, port)
-        default_table = [[settings["DISCO_LOCAL_NODE"], str(settings["DISCO_WORKERS"])]]
+        # local: this machine is the one node; dask: nodes join the table as they connect
+        default_table = [[settings["DISCO_LOCAL_NODE"], str(settings["DISCO_WORKERS"])]] \
+            if self.backend.name == "local" else []
         self.cluster = Cluster(ConfigFile(settings["DISCO_MASTER_CONFIG"], default_table), self.registry,
                                self.scheduler, self.backend, int(settings["DISCO_MAX_FAILURE_RATE"]))
         self.ddfs = DDFSMaster(settings, self.url, lambda: self.cluster.config)
@@ -43,7 +45,13 @@ class Master:
 
     async def start(self):
         """Start the backend (a dask backend connects to or runs its Dask scheduler)."""
-        await self.backend.start(self.cluster.nodes_changed)
+        await self.backend.start(self._nodes_changed)
+
+    def _nodes_changed(self, lost=()):
+        """The backend's nodes changed; the nodes in ``lost`` left with their data."""
+        self.cluster.nodes_changed()
+        for node in lost:
+            self.jobs.node_lost(node)
 
     async def shutdown(self):
         """Kill the active jobs and their workers; stop DDFS GC and the backend."""

@@ -22,7 +22,7 @@ class JobRun:
 class Task:
     """One task: stage, grouping, group ``(label, host)`` and inputs; ``failed_hosts`` are the
     nodes where it failed (avoided by the scheduler); ``runs`` counts attempts started,
-    ``failures`` the recoverable failures. ``admit``, when set, is asked by the scheduler whether
+    ``failures`` the recoverable failures, ``reruns`` the re-runs after its output was lost. ``admit``, when set, is asked by the scheduler whether
     the task may start now, given the job's running tasks per stage (a mapping; absent stages run none)."""
 
     job: JobRun
@@ -34,6 +34,7 @@ class Task:
     failed_hosts: set = field(default_factory=set)
     runs: int = 0
     failures: int = 0
+    reruns: int = 0
     admit: object = None
 
     @property

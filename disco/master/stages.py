@@ -94,7 +94,7 @@ class StageRun:
         task = self.job.new_task(self.stage, key, TaskInputs(inputs, final=not self.concurrent),
                                  self.admit if self.concurrent else None)
         self.tasks.append(task)
-        self.job.start(task, lambda outputs: self._task_done(position, outputs))
+        self.job.start(self, task, lambda outputs: self._task_done(position, outputs))
         return task
 
     def _task_done(self, position, outputs):
@@ -102,6 +102,16 @@ class StageRun:
         if self.downstream is not None:
             self.downstream.feed(position, outputs)
         self._finish_if_done()
+
+    def replace_outputs(self, old, new):
+        """A task done ran again: its outputs ``old`` are ``new`` now (here and in the batches
+        the next stage has not grouped yet)."""
+        self.done = [(position, new if outputs is old else outputs) for position, outputs in self.done]
+        if self.downstream is not None:
+            self.downstream.batches = [(position, new if outputs is old else outputs)
+                                       for position, outputs in self.downstream.batches]
+        if self.finished:
+            self.job.stage_finished(self.stage.name, self.outputs(), None)
 
     def _finish_if_done(self):
         if self.finished or not self.closed or len(self.done) < len(self.tasks):

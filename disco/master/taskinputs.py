@@ -8,11 +8,18 @@ a final input set at once; a task of a concurrent stage gets inputs while its pr
 flag ``"done"`` once the set is final, ``"more"`` before; a request whose selection is empty while
 the set is not final is deferred (:meth:`TaskInputs.wait_reply`) until inputs arrive or the set
 is closed.
+
+An input whose replicas have all failed may be the lost output of a task of this job (its node
+died, its file went missing): :meth:`TaskInputs.lost` asks the coordinator to re-create it
+(``recover``, set by the coordinator) and remembers the recovery in ``pending``; the coordinator
+then swaps the new output in (:meth:`TaskInputs.replace`) and retries the task once
+:meth:`TaskInputs.recovered`.
 """
 import asyncio
 import itertools
 
 from disco.master.jsontypes import is_int
+from disco.master.outputs import TaskInput
 
 
 class TaskInputs:
@@ -25,6 +32,8 @@ class TaskInputs:
         self._failed = [{} for _ in self.inputs]    # per input: rep_id -> failure order
         self._clock = itertools.count()
         self._waiters = []   # futures of deferred requests
+        self.recover = None  # urls -> future of the re-creation of the output at urls, or None
+        self.pending = set() # futures of recoveries of inputs this task failed to read
 
     def add(self, inputs):
         """Append ``inputs`` to an open set and answer the deferred requests."""
@@ -81,6 +90,26 @@ class TaskInputs:
             if 0 <= rep_id < len(self.inputs[input_id].urls):
                 self._failed[input_id][rep_id] = next(self._clock)
         return [r for r in self._replicas(input_id) if r[0] not in self._failed[input_id]]
+
+    def lost(self, input_id):
+        """Input ``input_id`` cannot be read at all: True if it is being re-created."""
+        future = self.recover(self.inputs[input_id].urls) if self.recover is not None else None
+        if future is not None:
+            self.pending.add(future)
+        return future is not None
+
+    async def recovered(self):
+        """Wait for the re-creation of the lost inputs."""
+        pending, self.pending = self.pending, set()
+        for future in pending:
+            await future
+
+    def replace(self, old, new):
+        """Input replicas at URL ``old`` are at ``new`` now (their failures are forgotten)."""
+        for i, inp in enumerate(self.inputs):
+            if old in inp.urls:
+                self.inputs[i] = TaskInput(inp.label, tuple(new if u == old else u for u in inp.urls))
+                self._failed[i] = {}
 
     def _replicas(self, input_id):
         failed = self._failed[input_id]

@@ -190,6 +190,8 @@ class _Session:
         if remaining:
             await self.reply("RETRY", remaining)
         else:
+            if self.task.inputs.lost(payload[0]):
+                self.event("WARNING", "input %d cannot be read: its producer runs again" % payload[0])
             await self.reply("FAIL", "")
 
     async def on_MSG(self, payload):
@@ -222,7 +224,10 @@ class _Session:
         await self.reply("OK", "pong")
 
     async def on_DONE(self, payload):
-        outputs = [await self._write_index()] if self.index else []
+        try:
+            outputs = [await self._write_index()] if self.index else []
+        except OSError as e:
+            return Outcome("error", "Cannot write the task's index file: %s" % e)
         self.event("DONE", "Task finished in %s" % duration(time.time() - self.started))
         return Outcome("done", outputs=outputs + self.data_outputs)
 

@@ -137,7 +137,7 @@ class _Job:
         self.tasks.append(task)
         return task
 
-    def start(self, task, done):
+    def start(self, stage, task, done):
         task.done = done
 
     def event(self, message):

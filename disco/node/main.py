@@ -1,0 +1,63 @@
+"""``disco node SCHEDULER``: run this machine as a Disco node of the master whose Dask scheduler is
+``SCHEDULER`` (``tcp://MASTER:8786``).
+
+A thin wrapper around a Dask worker named after the node (``--name``, default the host name: it
+must be the name or address other machines reach this node by), listening on ``--host``, with
+``--slots`` task slots (default: the number of cores) and the :class:`~disco.node.plugin.
+DiscoNodePlugin` (data server on ``<host>:DISCO_PORT``, data under this machine's ``DISCO_ROOT``).
+When the master (and so its scheduler) goes away, the worker ends its attempts; the node then
+waits for the scheduler to come back and joins again. SIGTERM or SIGINT stop it.
+"""
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+from distributed import Worker
+
+from disco.node.plugin import DiscoNodePlugin
+
+RETRY = 1       # seconds between attempts to reach the scheduler
+
+
+async def serve_node(scheduler, settings, name=None, host=None, slots=None):
+    name = name or socket.gethostname()
+    slots = slots or os.cpu_count() or 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    port = int(settings["DISCO_PORT"])
+    while not stop.is_set():
+        worker = Worker(scheduler, name=name, host=host, nthreads=slots, dashboard=False,
+                        plugins=(DiscoNodePlugin(port),), death_timeout=None,
+                        local_directory=os.path.join(settings["DISCO_ROOT"], "dask"))
+        stopping = asyncio.ensure_future(stop.wait())
+        starting = asyncio.ensure_future(_start(worker))
+        await asyncio.wait([stopping, starting], return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and starting.result():
+            print("disco node %s joined %s with %d slots" % (name, scheduler, slots), flush=True)
+            finished = asyncio.ensure_future(worker.finished())
+            await asyncio.wait([stopping, finished], return_when=asyncio.FIRST_COMPLETED)
+        starting.cancel()
+        stopping.cancel()
+        await worker.close(reason="disco node stopping" if stop.is_set() else "scheduler lost")
+        if not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), RETRY)
+            except asyncio.TimeoutError:
+                pass
+
+
+async def _start(worker):
+    try:
+        await worker
+        return True
+    except (OSError, asyncio.TimeoutError) as e:
+        logging.getLogger("disco.node").warning("cannot join: %s", e)
+        return False
+
+
+def run(scheduler, settings, name=None, host=None, slots=None):
+    asyncio.run(serve_node(scheduler, settings, name, host, slots))

@@ -1,0 +1,172 @@
+"""Disco across processes on Dask distributed: a master with the dask backend and ``disco node``
+processes on their own loopback addresses and data directories."""
+import collections
+import json
+import os
+import sys
+import time
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+
+import cjobs
+from cluster_support import Cluster
+from disco.core import Job, result_iterator
+from disco.error import JobError
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "master"))
+from master_support import jobpack, messages, submit, wait as master_wait  # noqa: E402
+
+LINES = ["the quick brown fox %d jumps over the lazy dog %d" % (i, i % 7) for i in range(60)]
+EXPECTED = sorted(collections.Counter(w for line in LINES for w in line.split()).items())
+
+
+def word_count(lines=LINES, partitions=4, **params):
+    job = Job().run(input=["raw://" + line for line in lines], map=cjobs.slow_word_map,
+                    reduce=cjobs.word_reduce, partitions=partitions, params=params)
+    return job, sorted(result_iterator(wait(job)))
+
+
+def wait(job):
+    """The job's results; a failure shows the job's events."""
+    try:
+        return job.wait()
+    except JobError:
+        raise AssertionError("\n".join(messages(SimpleNamespace(url=os.environ["DISCO_MASTER"]), job.name))) from None
+
+
+def hosts_of(urls):
+    return {url.split("://", 1)[1].split("/", 1)[0] for url in urls}
+
+
+def assigned(master, name):
+    """``{node: number of attempts}`` of the job, from its events."""
+    counts = collections.Counter()
+    for message in messages(master, name):
+        if " assigned to " in message:
+            counts[message.rsplit(" assigned to ", 1)[1]] += 1
+    return counts
+
+
+def post(master, path, body):
+    request = urllib.request.Request(master.url + path, data=json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.load(reply)
+
+
+def test_word_count_spans_nodes_and_reads_across_them(cluster):
+    job, results = word_count()
+    assert results == EXPECTED
+    result_hosts = hosts_of(url for replicas in job.results()[1] for url in replicas)
+    assert len(result_hosts) >= 2 and result_hosts <= {"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+    assert len(assigned(cluster.master, job.name)) >= 2
+    for i in (2, 3, 4):     # a node keeps only its own data, under its own root
+        assert os.listdir(cluster.data_dir(i)) == [cluster.node_name(i)]
+    assert not os.path.exists(os.path.join(cluster.master.settings["DISCO_DATA"], "127.0.0.2"))
+    info = cluster.nodeinfo()
+    assert all(info[cluster.node_name(i)]["connected"] for i in (2, 3, 4))
+    assert sum(info[cluster.node_name(i)]["job_ok"] for i in (2, 3, 4)) >= 64
+
+
+def test_blacklisted_node_gets_no_tasks(cluster):
+    post(cluster.master, "/disco/ctrl/blacklist", "127.0.0.4")
+    job, results = word_count(LINES[:20])
+    assert results == sorted(collections.Counter(w for l in LINES[:20] for w in l.split()).items())
+    assert "127.0.0.4" not in assigned(cluster.master, job.name)
+    assert cluster.nodeinfo()["127.0.0.4"]["blacklisted"] is True
+
+
+def test_external_program_worker_on_remote_nodes(cluster):
+    """The shell-script worker of the master's tests (it reads only local files: its reduce
+    groups by node, so each reduce runs where its inputs are)."""
+    pipeline = {"pipeline": [["map", "split", False], ["reduce", "group_node_label", False]]}
+    words = [[0, 0, ["raw://0-apple"]], [0, 0, ["raw://1-banana"]], [0, 0, ["raw://0-cherry"]]]
+    name = submit(cluster.master, jobpack(inputs=words, **pipeline))
+    try:
+        status, results = master_wait(cluster.master, name)
+    except AssertionError:
+        raise AssertionError("\n".join(messages(cluster.master, name)))
+    assert status == "ready", messages(cluster.master, name)
+    lines = []
+    for replicas in results:       # read back over HTTP from the node that holds them
+        index = urllib.request.urlopen(replicas[0].replace("dir://", "http://", 1).replace(
+            "/disco/", ":%d/disco/" % cluster.port, 1)).read().decode()
+        for entry in index.split("\n"):
+            if entry:
+                url = entry.split()[1].replace("disco://", "http://", 1).replace("/disco/", ":%d/disco/" % cluster.port, 1)
+                lines += urllib.request.urlopen(url).read().decode().split()
+    assert sorted(lines) == ["apple", "banana", "cherry"]
+    assert set(assigned(cluster.master, name)) <= {"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+
+
+def test_config_table_node_that_nothing_serves_is_not_connected(cluster):
+    table = json.load(urllib.request.urlopen(cluster.master.url + "/disco/ctrl/load_config_table"))
+    assert sorted(row[0] for row in table) == ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    post(cluster.master, "/disco/ctrl/save_config_table", table + [["ghost", "8"]])
+    info = cluster.nodeinfo()
+    assert info["ghost"]["connected"] is False and info["127.0.0.2"]["connected"] is True
+    job, results = word_count(LINES[:10])
+    assert results == sorted(collections.Counter(w for l in LINES[:10] for w in l.split()).items())
+    assert "ghost" not in assigned(cluster.master, job.name)
+
+
+def test_node_that_joins_mid_job_gets_tasks(tmp_path, monkeypatch):
+    from conftest import _cluster
+    cluster = _cluster(tmp_path, monkeypatch, nodes=(2,))
+    try:
+        job = Job().run(input=["raw://" + line for line in LINES[:16]], map=cjobs.slow_word_map,
+                        params={"sleep": 0.4}, partitions=2)
+        while not assigned(cluster.master, job.name):
+            time.sleep(0.05)
+        cluster.start_node(3)
+        results = sorted(result_iterator(job.wait()))
+        assert len(results) == sum(len(l.split()) for l in LINES[:16])
+        assert assigned(cluster.master, job.name)["127.0.0.3"] >= 1
+    finally:
+        cluster.stop()
+
+
+def test_killed_node_mid_job_the_job_completes_exactly(cluster):
+    """SIGKILL a node once it holds finished map outputs: its running attempts are retried
+    elsewhere and its lost outputs are re-created by running their producers again."""
+    job = Job().run(input=["raw://" + line for line in LINES], map=cjobs.slow_word_map,
+                    reduce=cjobs.word_reduce, partitions=4, params={"sleep": 0.05})
+    deadline = time.monotonic() + 60
+    while not any(m.startswith("DONE") for m in _node_events(cluster.master, job.name, "127.0.0.2")):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    killed = time.monotonic()
+    cluster.kill_node(2)
+    cluster.wait_for(lambda info: not info["127.0.0.2"]["connected"], "node 2 disconnected", 30)
+    noticed = time.monotonic() - killed
+    assert sorted(result_iterator(wait(job))) == EXPECTED
+    assert noticed < 10
+    events = messages(cluster.master, job.name)
+    assert any(m.startswith("Output of map:") and m.endswith("lost: running it again") for m in events)
+    result_hosts = hosts_of(url for replicas in job.results()[1] for url in replicas)
+    assert "127.0.0.2" not in result_hosts
+
+
+def _node_events(master, name, node):
+    with urllib.request.urlopen(master.url + "/disco/ctrl/jobevents?num=1000&name=" + name) as r:
+        return [e[2] for e in json.load(r) if e[1] == node]
+
+
+def test_master_restart_nodes_rejoin(cluster):
+    cluster.stop_master()
+    cluster.start_master()
+    cluster.wait_for(lambda info: all(info.get(cluster.node_name(i), {}).get("connected")
+                                      for i in (2, 3, 4)), "nodes rejoined")
+    _job, results = word_count(LINES[:10])
+    assert results == sorted(collections.Counter(w for l in LINES[:10] for w in l.split()).items())
+
+
+def test_node_of_another_version_is_refused(cluster):
+    code = ("import disco.node.plugin as p; p.versions = lambda: ('0.0.1', '2.7'); "
+            "from disco.node.main import run; from disco.settings import DiscoSettings; "
+            "run(%r, DiscoSettings(), '127.0.0.5', '127.0.0.5', 1)" % cluster.scheduler)
+    cluster.start_node(5, wait=False, argv=[sys.executable, "-c", code])
+    info = cluster.wait_for(lambda info: "refused" in info.get("127.0.0.5", {}), "node 5 refused")
+    assert info["127.0.0.5"]["connected"] is False
+    assert "Disco 0.0.1 on Python 2.7" in info["127.0.0.5"]["refused"]
