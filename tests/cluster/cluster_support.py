@@ -97,3 +97,21 @@ class Cluster:
                 proc.wait()
         if self.master is not None:
             self.master.stop()
+
+
+def start_cluster(root, patch, nodes=(2, 3, 4), **settings):
+    """A started :class:`Cluster` with ``nodes`` connected; this process's clients point at its
+    master (through ``patch``, a pytest MonkeyPatch)."""
+    from masters import point_clients_at
+    cluster = Cluster(root, **settings)
+    cluster.start_master()
+    try:
+        for i in nodes:
+            cluster.start_node(i, wait=False)
+        cluster.wait_for(lambda info: all(info.get(cluster.node_name(i), {}).get("connected")
+                                          for i in nodes), "nodes %s connected" % (nodes,))
+    except BaseException:
+        cluster.stop()
+        raise
+    point_clients_at(patch, cluster.master)
+    return cluster

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 import cjobs
-from cluster_support import Cluster
+from cluster_support import start_cluster
 from disco.core import Job, result_iterator
 from disco.error import JobError
 
@@ -112,8 +112,7 @@ def test_config_table_node_that_nothing_serves_is_not_connected(cluster):
 
 
 def test_node_that_joins_mid_job_gets_tasks(tmp_path, monkeypatch):
-    from conftest import _cluster
-    cluster = _cluster(tmp_path, monkeypatch, nodes=(2,))
+    cluster = start_cluster(tmp_path, monkeypatch, nodes=(2,))
     try:
         job = Job().run(input=["raw://" + line for line in LINES[:16]], map=cjobs.slow_word_map,
                         params={"sleep": 0.4}, partitions=2)
