@@ -10,6 +10,7 @@ import collections
 import logging
 
 from disco.master.config import ClusterConfig, ConfigError
+from disco.master.jsontypes import is_int
 
 log = logging.getLogger("disco.master")
 _COUNTERS = {"done": "job_ok", "error": "data_error", "fatal": "error"}
@@ -85,9 +86,9 @@ class Cluster:
         parsed = {}
         for key, ok in checks.items():
             if key in values:
-                value = int(values[key])
-                if not ok(value):
-                    raise ValueError("invalid %s: %r" % (key, values[key]))
+                value = _setting_int(values[key])
+                if value is None or not ok(value):
+                    raise ValueError("invalid %s: %.50r" % (key, values[key]))
                 parsed[key] = value
         for key, value in parsed.items():
             self.registry.set_setting(key, value)
@@ -113,3 +114,11 @@ class Cluster:
             entry["diskfree"], entry["diskused"] = self.backend.disk_usage(node)
             info[node] = entry
         return info
+
+
+def _setting_int(value):
+    """The int of a setting value given as a JSON integer or a string of digits (below 2**31),
+    else None."""
+    if isinstance(value, str) and value.isascii() and value.strip().isdigit() and len(value) < 20:
+        value = int(value)
+    return value if is_int(value) and value < 2 ** 31 else None

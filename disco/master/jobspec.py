@@ -10,13 +10,17 @@ docs/formats/jobpack.md#the-jobdict; its ``input`` items become inputs with labe
 replica list that starts with a ``dir://`` URL keeps only that URL). ``save_results`` saves in
 DDFS; HDFS (``save_info = "hdfs,..."``) is refused.
 """
+import json
 from dataclasses import dataclass
 
 from disco.jobpack import JobPack, JobPackError
-from disco.master.jsontypes import is_int
+from disco.master.jsontypes import is_int, is_text
 
 GROUPINGS = ("split", "group_label", "group_node", "group_node_label", "group_all")
 DEFAULT_MAX_CORES = 2 ** 31
+MAX_PREFIX = 128        # job names add 20 characters at most
+MAX_PATH = 1024
+MAX_STAGE = 64
 _COMMON_KEYS = ("prefix", "worker", "owner", "scheduler")
 _VERSION_KEYS = {1: ("input", "nr_reduces"), 2: ("pipeline", "inputs")}
 
@@ -54,15 +58,19 @@ def parse(data):
     for key in _COMMON_KEYS + _VERSION_KEYS[pack.version]:
         if key not in jobdict:
             raise SubmitError("jobpack missing key '%s'" % key)
+    _check_text(jobdict, "jobdict")
+    _check_jobenvs(pack.jobenvs)
     prefix = jobdict["prefix"]
-    # '/' and '.' as Disco 0.5; whitespace too: job names go into index-file lines and URLs
-    if (not isinstance(prefix, str) or not prefix or "/" in prefix or "." in prefix
+    # '/' and '.' as Disco 0.5; whitespace too: job names go into index-file lines and URLs;
+    # bounded: a job name is a file name and part of a DDFS tag name (disco:results:<job>)
+    if (not is_text(prefix) or not prefix or "/" in prefix or "." in prefix
             or any(c.isspace() for c in prefix)):
-        raise SubmitError("invalid prefix")
+        raise SubmitError("invalid prefix: %.100r" % (prefix,))
+    _require(len(prefix) <= MAX_PREFIX, "invalid prefix: longer than %d characters" % MAX_PREFIX)
     worker = jobdict["worker"]
-    if (not isinstance(worker, str) or not worker or worker.startswith("/")
+    if (not is_text(worker, MAX_PATH) or not worker or worker.startswith("/")
             or ".." in worker.split("/")):
-        raise SubmitError("invalid worker")
+        raise SubmitError("invalid worker: %.100r" % (worker,))
     _require(isinstance(jobdict["owner"], str), "invalid owner")
     max_cores = _max_cores(jobdict["scheduler"])
     _check_save(jobdict)
@@ -91,6 +99,28 @@ def _decode(data):
 def _require(ok, message):
     if not ok:
         raise SubmitError(message)
+
+
+def _check_text(value, what):
+    """Every string of the decoded JSON ``value`` is valid Unicode (no lone surrogate: they
+    cannot be stored, logged or passed on)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise SubmitError("invalid %s: a string holds a lone surrogate (%s)" % (what, e.reason)) from None
+    except RecursionError:
+        raise SubmitError("invalid %s: nested too deeply" % what) from None
+
+
+def _check_jobenvs(jobenvs):
+    """jobenvs become the workers' environment: names without ``=`` or NUL, values without NUL."""
+    _require(isinstance(jobenvs, dict), "invalid jobenvs: not a JSON object")
+    _check_text(jobenvs, "jobenvs")
+    for key, value in jobenvs.items():
+        _require(key and "=" not in key and "\0" not in key,
+                 "invalid jobenvs: variable name %.100r" % (key,))
+        _require(isinstance(value, str) and "\0" not in value,
+                 "invalid jobenvs: value of %.100r must be a string without NUL" % (key,))
 
 
 
@@ -146,6 +176,9 @@ def v2_pipeline(pipeline):
     for name, grouping, concurrent in _triples(pipeline, "invalid pipeline"):
         _require(isinstance(name, str) and name and name != "input" and grouping in GROUPINGS
                  and isinstance(concurrent, bool), "invalid pipeline")
+        # stage names are part of index file names and URLs
+        _require(is_text(name, MAX_STAGE) and "/" not in name and not any(c.isspace() for c in name),
+                 "invalid pipeline: stage name %.100r" % (name,))
         stages.append(Stage(name, grouping, concurrent))
     _require(len({s.name for s in stages}) == len(stages), "invalid pipeline")
     return stages

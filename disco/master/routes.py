@@ -15,9 +15,12 @@ from disco.master import datafiles, webui
 from disco.master.config import ConfigError
 from disco.master.ddfs import web as ddfs_web
 from disco.master.jobspec import SubmitError
+from disco.master.jsontypes import is_number, is_text, loads
 
 MAX_BODY = 32 * 1024 * 1024
 MAX_JOBPACK = 1024 * 1024 * 1024
+MAX_JOB_NAME = 200                  # longer names are never given to jobs (jobspec.MAX_PREFIX)
+MAX_RESULTS_TIMEOUT = 24 * 3600 * 1000   # get_results waits at most a day (milliseconds)
 log = logging.getLogger("disco.master")
 
 
@@ -94,25 +97,32 @@ async def _body(request, limit=MAX_BODY):
     return bytes(data)
 
 
-async def _json(request, check=lambda value: True):
-    """The JSON body, which must satisfy ``check`` (else 400)."""
+async def _json(request, check=lambda value: True, what="request body"):
+    """The JSON body, which must satisfy ``check`` (else 400 naming ``what``)."""
     try:
-        value = json.loads(await _body(request))
+        value = loads(await _body(request))
     except ValueError as e:
         raise BadRequest("invalid JSON: %s" % e) from None
     if not check(value):
-        raise BadRequest("unexpected request body %.200r" % (value,))
+        raise BadRequest("invalid %s: %.200r" % (what, value))
     return value
 
 
-def _is_str(value):
-    return isinstance(value, str)
+def _is_job_name(value):
+    return is_text(value, MAX_JOB_NAME)
+
+
+async def _job_name(request):
+    """The job name a ``/disco/ctrl/*_job`` request body holds (a JSON string)."""
+    return await _json(request, _is_job_name, "job name")
 
 
 def _name(request):
     name = request.query.get("name")
     if not name:
         raise BadRequest("missing parameter 'name'")
+    if not _is_job_name(name):
+        raise BadRequest("invalid job name: %.200r" % (name,))
     return name
 
 
@@ -141,28 +151,34 @@ class _Handlers:
             return web.json_response(["error", "Job failed to start: %s" % e])
 
     async def kill_job(self, request):
-        await self.jobs.kill(await _json(request, _is_str))
+        await self.jobs.kill(await _job_name(request))
         return web.json_response("")
 
     async def purge_job(self, request):
-        await self.jobs.purge(await _json(request, _is_str))
+        await self.jobs.purge(await _job_name(request))
         return web.json_response("")
 
     async def clean_job(self, request):
-        await self.jobs.clean(await _json(request, _is_str))
+        await self.jobs.clean(await _job_name(request))
         return web.json_response("")
 
     async def get_results(self, request):
         timeout, names = await _json(request, lambda v: (
-            isinstance(v, list) and len(v) == 2 and isinstance(v[0], (int, float))
-            and isinstance(v[1], list) and all(map(_is_str, v[1]))))
+            isinstance(v, list) and len(v) == 2 and isinstance(v[1], list)),
+            "get_results body (expected [timeout, [job name, ...]])")
+        if not (is_number(timeout) and 0 <= timeout <= MAX_RESULTS_TIMEOUT):
+            raise BadRequest("invalid timeout: %.50r (milliseconds, 0 to %d)"
+                             % (timeout, MAX_RESULTS_TIMEOUT))
+        for name in names:
+            if not _is_job_name(name):
+                raise BadRequest("invalid job name: %.200r" % (name,))
         return web.json_response(await self.jobs.results(timeout, names))
 
     def listing(self, which, listed):
         """The handler adding a host to (``listed``) or removing it from a blacklist."""
         async def handler(request):
             try:
-                self.cluster.set_listed(which, await _json(request, _is_str), listed)
+                self.cluster.set_listed(which, await _json(request, is_text, "host"), listed)
             except ConfigError as e:
                 raise BadRequest(str(e)) from None
             return web.json_response("")
@@ -183,7 +199,7 @@ class _Handlers:
 
     async def save_settings(self, request):
         try:
-            self.cluster.save_settings(await _json(request, lambda v: isinstance(v, dict)))
+            self.cluster.save_settings(await _json(request, lambda v: isinstance(v, dict), "settings"))
         except ValueError as e:
             raise BadRequest(str(e)) from None
         return web.json_response("Settings saved")

@@ -53,7 +53,7 @@ def test_upload_commits_read_only_blobs_served_with_ranges(master):
 def test_put_refuses_bad_names_unknown_nodes_and_existing_blobs(master):
     put = ok(master, "/ddfs/new_blob/once?replicas=1")[0].replace(master.url, "")
     assert call(master, put, b"1", "PUT")[0] == 201
-    assert call(master, put, b"2", "PUT") == (500, "File exists")
+    assert call(master, put, b"2", "PUT") == (409, "File exists")
     assert call(master, "/ddfs/put/n1/no-version", b"x", "PUT") == (403, "Invalid blob name.")
     assert call(master, "/ddfs/put/nx/a$1-2-3", b"x", "PUT") == (404, "Unknown host.")
 

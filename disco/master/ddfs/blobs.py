@@ -8,7 +8,7 @@ PUT URLs it returns point at the master itself: ``<master>/ddfs/put/<node>/<pref
 """
 import asyncio
 
-from disco.master.ddfs.errors import DDFSError, Forbidden, NotFound
+from disco.master.ddfs.errors import Conflict, DDFSError, Forbidden, NotFound
 from disco.master.ddfs.names import blob_prefix, valid_name, valid_object
 from disco.master.ddfs.volumes import commit, remove
 
@@ -49,7 +49,7 @@ class BlobStore:
             raise Forbidden("Invalid blob name.")
         store = self.nodes.store(node)
         if await asyncio.to_thread(store.find, "blob", obj):
-            raise DDFSError("File exists")
+            raise Conflict("File exists")
         vol, partial, final = await asyncio.to_thread(store.partial, "blob", obj, self.clock())
         f = open(partial, "wb")
         try:
@@ -61,7 +61,7 @@ class BlobStore:
                     await asyncio.to_thread(f.write, data)
             await asyncio.to_thread(_finish, f, buffer, partial, final)
         except FileExistsError:
-            raise DDFSError("File exists") from None
+            raise Conflict("File exists") from None
         finally:
             f.close()
             remove(partial)

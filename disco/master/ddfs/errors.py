@@ -22,5 +22,10 @@ class NotFound(DDFSError):
     status = 404
 
 
+class Conflict(DDFSError):
+    """The object exists already (a second PUT of the same blob)."""
+    status = 409
+
+
 def tag_not_found():
     return NotFound("Tag not found.")

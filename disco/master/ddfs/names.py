@@ -2,7 +2,8 @@
 
 ``TS`` is ``<hex MegaSecs>-<hex Secs>-<hex MicroSecs>`` (lowercase, zero printed ``00``). A name
 is 1..511 characters of ``[A-Za-z0-9_\\-@:]`` (the special tag ``+deleted`` aside); a blob prefix
-longer than 200 characters is replaced by its 32-hex MD5. ``HH`` of an object is computed on the
+longer than 200 characters is replaced by its 32-hex MD5. Names become file names, so a tag name
+has at most 200 characters and an object name at most 224. ``HH`` of an object is computed on the
 whole ``<name>$<TS>``.
 """
 import hashlib
@@ -12,6 +13,9 @@ import time
 DELETED = "+deleted"      # the special tag listing deleted tags
 MAX_NAME = 511
 MAX_BLOB_PREFIX = 200
+# object names are file names (at most 255 bytes) behind a "!partial-<TS>." prefix of <= 30
+MAX_OBJECT = 224
+MAX_TAG = MAX_BLOB_PREFIX
 _NAME = re.compile(r"[A-Za-z0-9_\-@:]{1,%d}" % MAX_NAME)
 _TS = re.compile(r"([0-9a-f]+)-([0-9a-f]+)-([0-9a-f]+)")
 
@@ -19,6 +23,12 @@ _TS = re.compile(r"([0-9a-f]+)-([0-9a-f]+)-([0-9a-f]+)")
 def valid_name(name):
     """True for a valid tag name or blob prefix."""
     return isinstance(name, str) and _NAME.fullmatch(name) is not None
+
+
+def valid_tag(name):
+    """True for a valid tag name: a valid name short enough that its versions' file names fit
+    the file system (at most ``MAX_TAG`` characters)."""
+    return valid_name(name) and len(name) <= MAX_TAG
 
 
 def blob_prefix(prefix):
@@ -58,7 +68,7 @@ class Clock:
 def split_object(obj):
     """``(name, TS)`` of an object name ``<name>$<TS>``; ValueError if it is not one."""
     name, sep, ts = obj.rpartition("$")
-    if not sep or not (valid_name(name) or name == DELETED):
+    if not sep or len(obj) > MAX_OBJECT or not (valid_name(name) or name == DELETED):
         raise ValueError("invalid object name %r" % obj)
     ts_micros(ts)
     return name, ts

@@ -85,7 +85,8 @@ def add_urls(tag, urls, update=False):
 
 
 def check_attr_name(attr):
-    if not attr or len(attr.encode("utf-8")) > MAX_ATTR_NAME:
+    size = _utf8_size(attr)
+    if not attr or size is None or size > MAX_ATTR_NAME:
         raise Forbidden("Invalid attribute key.")
     if attr.startswith("ddfs:") and attr != "ddfs:urls" and attr not in TOKENS:
         raise NotFound("Unknown attribute.")
@@ -116,7 +117,8 @@ def set_attr(tag, attr, value):
             raise Forbidden("Invalid attribute value.")
         old, tag[TOKENS[attr]] = tag[TOKENS[attr]], value
         return old != value
-    if not isinstance(value, str) or len(value.encode("utf-8")) > MAX_ATTR_VALUE:
+    size = _utf8_size(value) if isinstance(value, str) else None
+    if size is None or size > MAX_ATTR_VALUE:
         raise Forbidden("Invalid attribute value.")
     data = tag["user-data"]
     if attr not in data and len(data) >= MAX_ATTRS:
@@ -134,3 +136,11 @@ def del_attr(tag, attr):
     if attr in TOKENS:
         return set_attr(tag, attr, None)
     return tag["user-data"].pop(attr, None) is not None
+
+
+def _utf8_size(text):
+    """The UTF-8 size of ``text``, None if it holds a lone surrogate (it cannot be stored)."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None

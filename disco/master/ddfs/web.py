@@ -16,10 +16,11 @@ from aiohttp import web
 
 from disco.master import datafiles
 from disco.master.ddfs.errors import DDFSError, Forbidden, NotFound
-from disco.master.ddfs.names import DELETED, valid_name
+from disco.master.ddfs.names import DELETED, MAX_TAG, valid_name, valid_tag
 from disco.master.ddfs.tagdata import check_urls
 
 MAX_TAG_BODY = 512 * 1024 * 1024
+MAX_REPLICAS = 1000
 
 
 def routes(ddfs):
@@ -72,8 +73,10 @@ def token(request):
 
 def _tag(request, readonly=False):
     name = request.match_info["tag"]
-    if valid_name(name) or (readonly and name == DELETED):
+    if valid_tag(name) or (readonly and name == DELETED):
         return name
+    if valid_name(name):
+        raise Forbidden("Invalid tag: longer than %d characters." % MAX_TAG)
     raise Forbidden("Invalid tag.")
 
 
@@ -91,6 +94,8 @@ async def _json(request):
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_TAG_BODY, actual_size=request.content_length)
     try:
         return json.loads(await request.read())
+    except RecursionError:
+        raise Forbidden("Invalid request body: JSON nested too deeply.") from None
     except ValueError:
         raise Forbidden("Invalid request body.") from None
 
@@ -105,7 +110,10 @@ class _Handlers:
         try:
             replicas = int(request.query.get("replicas") or 0)
         except ValueError:
-            raise Forbidden("Invalid replicas.") from None
+            replicas = -1
+        if not 0 <= replicas <= MAX_REPLICAS:
+            raise Forbidden("Invalid replicas: %.20r (1 to %d; 0 or none: the default)"
+                            % (request.query.get("replicas"), MAX_REPLICAS))
         return web.json_response(self.ddfs.blobs.new_blob(
             request.match_info["prefix"], replicas, _hosts(request, "exclude"), _hosts(request, "include")))
 
