@@ -20,6 +20,10 @@ class ProtocolError(Exception):
         self.data = data
 
 
+class PayloadError(ProtocolError):
+    """A whole frame whose payload is not JSON the reader can decode."""
+
+
 def encode(msg_type, payload=""):
     """The bytes of one message."""
     body = json.dumps(payload).encode("utf-8")
@@ -61,7 +65,9 @@ def _payload(msg_type, body, head):
     try:
         return json.loads(body[:-1].decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
-        raise ProtocolError("%s payload is not valid JSON: %s" % (msg_type, e), head + body)
+        raise PayloadError("%s payload is not valid JSON: %s" % (msg_type, e), head + body)
+    except RecursionError:
+        raise PayloadError("%s payload is nested too deeply" % msg_type, head + body)
 
 
 def read_message(stream):

@@ -55,6 +55,8 @@ class DiscoSettings(dict):
         "DISCO_SCHEDULER": "'fair'",
         "DISCO_SCHEDULER_ALPHA": "0.001",
         "DISCO_MAX_FAILURE_RATE": "100",
+        "DISCO_MAX_JOBHOME_SIZE": "4 * 1024 ** 3",     # bytes a job home may unpack to; 0: no cap
+        "DISCO_MAX_EVENTS_SIZE": "64 * 1024 ** 2",     # bytes of a job's event log; 0: no cap
         "DISCO_LOCAL_NODE": "'localhost'",
         "DISCO_WORKERS": "os.cpu_count() or 1",
         "DISCO_BACKEND": "'local'",

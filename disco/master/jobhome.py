@@ -2,36 +2,50 @@
 
 ``DISCO_DATA/<node>/<HH>/<job>/`` receives the job pack as ``jobfile``, the files of the jobhome
 zip, an executable worker and finally the empty marker ``.jobhome``; a directory that has the
-marker is left alone. Zip entries that would land outside the job home are refused.
+marker is left alone. Refused, with a :class:`JobHomeError` naming the entry: entries that would
+land outside the job home or on the names the master uses there (``jobfile``, ``.jobhome``,
+``.disco``), and a zip whose entries unpack to more than ``DISCO_MAX_JOBHOME_SIZE`` bytes (counted
+as they are written, not as the zip declares them; 0 = no cap). Files keep only their user, group
+and other read/execute bits and the owner's write bit: no setuid, setgid, sticky or group/world
+write.
 """
 import io
 import os
 import shutil
 import stat
 import zipfile
+import zlib
 
 from disco.jobpack import JobPack, JobPackError
+from disco.settings import DiscoSettings
+
+RESERVED = ("jobfile", ".jobhome", ".disco")
+COPY_CHUNK = 1 << 20
 
 
 class JobHomeError(Exception):
-    """The job home cannot be unpacked (bad zip, escaping entry, missing worker)."""
+    """The job home cannot be unpacked (bad zip, escaping entry, too big, missing worker)."""
 
 
-def unpack(home, jobfile, worker):
+def unpack(home, jobfile, worker, max_size=None):
     """Make ``home`` the job home of the job pack file ``jobfile`` whose worker is ``worker``
-    (relative path). Blocking; idempotent once ``home/.jobhome`` exists."""
+    (relative path); ``max_size`` bytes at most (default ``DISCO_MAX_JOBHOME_SIZE`` of this
+    process's settings). Blocking; idempotent once ``home/.jobhome`` exists."""
     marker = os.path.join(home, ".jobhome")
     if os.path.exists(marker):
         return
+    if max_size is None:
+        max_size = DiscoSettings().getint("DISCO_MAX_JOBHOME_SIZE")
     os.makedirs(home, exist_ok=True)
     shutil.copyfile(jobfile, os.path.join(home, "jobfile"))
     try:
         with open(jobfile, "rb") as f:
             archive = zipfile.ZipFile(_section(f))
         with archive:
+            budget = [max_size or float("inf")]
             for info in archive.infolist():
-                _extract(archive, info, home)
-    except (zipfile.BadZipFile, JobPackError) as e:
+                _extract(archive, info, home, budget, max_size)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, JobPackError) as e:
         raise JobHomeError("invalid job home: %s" % e) from None
     path = os.path.join(home, worker)
     if not os.path.isfile(path):
@@ -47,11 +61,35 @@ def _section(f):
     return io.BytesIO(f.read(data_at - home_at))
 
 
-def _extract(archive, info, home):
-    parts = info.filename.replace("\\", "/").split("/")
-    if info.filename.startswith("/") or ".." in parts:
-        raise JobHomeError("job home entry %r escapes the job home" % info.filename)
-    target = archive.extract(info, home)
-    mode = info.external_attr >> 16
-    if not info.is_dir() and mode & 0o111:
-        os.chmod(target, stat.S_IMODE(mode) | 0o700)
+def _extract(archive, info, home, budget, max_size):
+    """Write the entry ``info`` under ``home``, taking its size from ``budget[0]``."""
+    name = info.filename
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if name.startswith(("/", "\\")) or ".." in parts or "\0" in name:
+        raise JobHomeError("job home entry %r escapes the job home" % name)
+    if not parts:
+        return
+    if parts[0] in RESERVED:
+        raise JobHomeError("job home entry %r uses a name the master keeps for itself (%s)"
+                           % (name, ", ".join(RESERVED)))
+    target = os.path.join(home, *parts)
+    try:
+        if info.is_dir():
+            os.makedirs(target, exist_ok=True)
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with archive.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                budget[0] -= len(chunk)
+                if budget[0] < 0:
+                    raise JobHomeError("job home unpacks to more than %d bytes "
+                                       "(DISCO_MAX_JOBHOME_SIZE), at entry %r" % (max_size, name))
+                dst.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as e:
+        raise JobHomeError("invalid job home entry %r: %s" % (name, e)) from None
+    except OSError as e:
+        raise JobHomeError("cannot unpack job home entry %r: %s" % (name, e.strerror or e)) from None
+    mode = stat.S_IMODE(info.external_attr >> 16)
+    if mode & 0o111:
+        os.chmod(target, (mode & 0o755) | 0o700)

@@ -28,7 +28,7 @@ from disco.master.jobhome import JobHomeError
 from disco.master.jsontypes import is_int
 from disco.master.names import duration
 from disco.master.outputs import DataOutput, DirOutput, index_labels
-from disco.protocol import VERSION, ProtocolError, encode, read_message_async
+from disco.protocol import VERSION, PayloadError, ProtocolError, encode, read_message_async
 
 FIRST_REQUEST_TIMEOUT = 30
 LAST_WORDS_MAX = 100 * 1024
@@ -105,6 +105,8 @@ class _Session:
                 message = await asyncio.wait_for(read_message_async(self.proc.output), timeout)
             except asyncio.TimeoutError:
                 return Outcome("error", "Worker did not send a request within %d seconds" % timeout)
+            except PayloadError as e:
+                return Outcome("fatal", "Invalid message from the worker: %s" % e)
             except ProtocolError as e:
                 words = await self._last_words(e.data)
                 return Outcome("error", "Worker died. Last words: %s" % words)
@@ -212,9 +214,12 @@ class _Session:
         _check(isinstance(payload, list) and len(payload) == 3 and is_int(payload[0])
                and isinstance(payload[1], str) and is_int(payload[2]), "expected [label, location, size]")
         label, location, size = payload
+        if not location or "\0" in location or any(c.isspace() for c in location):
+            return Outcome("fatal", "invalid_output: %.200r is empty or holds whitespace or NUL"
+                           % location)
         if "://" in location:
             self.data_outputs.append(DataOutput(label, size, (location,)))
-        elif location.startswith("/") or ".." in location.split("/") or not location:
+        elif location.startswith("/") or ".." in location.split("/"):
             return Outcome("error", "invalid_output: %r is not a path relative to the job home" % location)
         else:
             self.index.append(index_line(label, self._url("disco", location), size))

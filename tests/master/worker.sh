@@ -14,7 +14,8 @@
 # BEHAVIOUR=replicas: fails replicas 0 then 1 of input 0 (INPUT_ERR), PINGs, and reports the
 # replies in one MSG ("replies <RETRY reply>|<INPUT include reply>|<FAIL reply>|<PING reply>").
 # BEHAVIOUR=task: reports the TASK reply in one MSG ("task <reply>", with ' in place of ").
-# Other BEHAVIOURs (from jobenvs) misbehave: error, fatal, crash, garbage, sleep, flood, badoutput.
+# Other BEHAVIOURs (from jobenvs) misbehave: error, fatal, crash, garbage, sleep, flood, badoutput,
+# spaceoutput, deepmsg. BEHAVIOUR=bigmsg sends one MSG "<xxx...>" of MSG_SIZE (200000) x's first.
 # With ONCE=1 a misbehaviour happens once per job (marker files in TEST_DIR); with
 # BEHAVIOUR_STAGE=<stage> only in that stage.
 send() { printf '%s %d %s\n' "$1" "${#2}" "$2" >&2; }
@@ -50,6 +51,10 @@ case $behaviour in
               request MSG "\"replies $(echo "$replies" | tr '"' "'")\""; send DONE '""'; exit 0 ;;
     task) request MSG "\"task $(echo "$task" | tr '"' "'")\""; send DONE '""'; exit 0 ;;
     badoutput) request OUTPUT '[0, "/etc/passwd", 10]'; send DONE '""'; exit 0 ;;
+    spaceoutput) request OUTPUT '[0, "out/a b", 10]'; send DONE '""'; exit 0 ;;
+    deepmsg) send MSG "$(awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; for (i = 0; i < 100000; i++) printf "]" }')"
+             IFS= read -r REPLY; exit 0 ;;
+    bigmsg) request MSG "$(awk -v n="${MSG_SIZE:-200000}" 'BEGIN { printf "\"<"; for (i = 0; i < n; i++) printf "x"; printf ">\"" }')" ;;
 esac
 
 ids=""
