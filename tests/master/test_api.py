@@ -43,7 +43,7 @@ def test_config_table(master):
         for bad, reason in (([["n1:2", "1"], ["n2", "1"]], "duplicate nodes"), ([["n1", "x"]], "invalid config"),
                             ({"hosts": []}, "invalid config")):
             status, _h, body = call(master, "/disco/ctrl/save_config_table", bad)
-            assert (status, json.loads(body)) == (400, reason)
+            assert status == 400 and json.loads(body).startswith(reason), (bad, body)
         assert get_json(master, "/disco/ctrl/load_config_table") == table
     finally:
         get_json(master, "/disco/ctrl/save_config_table", [["localhost", "4"]])

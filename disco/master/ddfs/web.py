@@ -5,12 +5,14 @@ Failures reply their status with a plain text message: 401 "Incorrect or missing
 invalid names, bodies, attributes or values, 404 unknown tags, attributes or hosts, 500 other
 errors. Tag request bodies are limited to 512 MiB. ``PUT /ddfs/put/<node>/<blob>`` receives the
 uploads that ``new_blob`` directs here (see ``disco.master.ddfs.blobs``); ``GET``/``HEAD
-/ddfs/<path>`` serve ``DDFS_DATA/<path>`` with byte ranges.
+/ddfs/<path>`` serve ``DDFS_DATA/<path>`` with byte ranges, except tag versions (403: they hold the
+tag's tokens).
 """
 import base64
 import binascii
 import functools
 import json
+import os
 
 from aiohttp import web
 
@@ -191,4 +193,13 @@ class _Handlers:
             raise web.HTTPForbidden(text="forbidden") from None
         except FileNotFoundError:
             raise web.HTTPNotFound(text="not found") from None
+        if _is_tag_file(self.ddfs.nodes.root, path):
+            raise web.HTTPForbidden(text="tag files are read through /ddfs/tag/<tag>")
         return datafiles.file_response(request, path)
+
+
+def _is_tag_file(root, path):
+    """True if the real path ``path`` is a tag version (``<root>/<node>/<vol>/tag/...``): those
+    hold the tag's tokens, so they are never served as files."""
+    parts = os.path.relpath(path, os.path.realpath(root)).split(os.sep)
+    return len(parts) > 2 and parts[2] == "tag"
