@@ -39,9 +39,7 @@ def unpack(home, jobfile, worker, max_size=None):
     os.makedirs(home, exist_ok=True)
     shutil.copyfile(jobfile, os.path.join(home, "jobfile"))
     try:
-        with open(jobfile, "rb") as f:
-            archive = zipfile.ZipFile(_section(f))
-        with archive:
+        with open(jobfile, "rb") as f, zipfile.ZipFile(_section(f)) as archive:
             budget = [max_size or float("inf")]
             for info in archive.infolist():
                 _extract(archive, info, home, budget, max_size)
@@ -55,10 +53,41 @@ def unpack(home, jobfile, worker, max_size=None):
 
 
 def _section(f):
-    """A file object over the jobhome section of the job pack file ``f``."""
+    """A file object over the jobhome section of the job pack file ``f`` (not read into memory)."""
     _dict, _envs, home_at, data_at = JobPack.offsets(f)
-    f.seek(home_at)
-    return io.BytesIO(f.read(data_at - home_at))
+    return io.BufferedReader(_Window(f, home_at, data_at), COPY_CHUNK)
+
+
+class _Window(io.RawIOBase):
+    """The bytes ``start``..``end`` of the seekable binary file ``f``, as a seekable file."""
+
+    def __init__(self, f, start, end):
+        super().__init__()
+        self.f, self.start, self.size, self.pos = f, start, end - start, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise OSError("seek before the start of the job home")
+        self.pos = base + offset
+        return self.pos
+
+    def readinto(self, buffer):
+        n = max(0, min(len(buffer), self.size - self.pos))
+        self.f.seek(self.start + self.pos)
+        data = self.f.read(n)
+        buffer[:len(data)] = data
+        self.pos += len(data)
+        return len(data)
 
 
 def _extract(archive, info, home, budget, max_size):

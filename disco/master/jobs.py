@@ -1,7 +1,8 @@
 """Jobs as clients see them: submit, kill, clean, purge, results (long poll), jobinfo, joblist.
 
-A submitted job gets a unique name, its job pack is saved as ``DISCO_MASTER_ROOT/<HH>/<job>/jobfile``
-(written under a temporary name, then renamed) beside its event log, it is recorded ``active`` in
+A job pack is uploaded to a file ``DISCO_MASTER_ROOT/.uploads/<n>`` (never held in memory); once
+its header, jobdict and jobenvs are valid the job gets a unique name and the file is renamed to
+``DISCO_MASTER_ROOT/<HH>/<job>/jobfile`` beside its event log, it is recorded ``active`` in
 the registry and a :class:`~disco.master.coordinator.Coordinator` runs it. Only jobs known to the
 registry are ever touched on disk, so a job name never becomes a path outside the master root.
 """
@@ -15,6 +16,8 @@ from disco.master.coordinator import Coordinator
 from disco.master.model import JobRun
 from disco.master.names import JobNamer, job_dir, timestamp
 
+UPLOADS = ".uploads"
+
 
 class Jobs:
     """The master's jobs; ``services`` is the coordinators' :class:`~disco.master.coordinator.Services`."""
@@ -25,6 +28,8 @@ class Jobs:
         self.backend = backend
         self.nodes = nodes              # callable: the configured node names
         self.namer = JobNamer()
+        self._uploads = 0
+        shutil.rmtree(os.path.join(master_root, UPLOADS), ignore_errors=True)   # a crash's leftovers
         self.running = {}               # job name -> (JobRun, asyncio.Task of its coordinator)
         self.coordinators = {}          # job name -> Coordinator of an active job
         self._changed = asyncio.Event()
@@ -39,16 +44,35 @@ class Jobs:
         """``<job dir>/<filename>`` of a known job, else None."""
         return os.path.join(self.dir(name), filename) if self.s.registry.job(name) else None
 
-    async def submit(self, data):
-        """Validate and start the job pack ``data``; return the job name. Raises
+    def new_upload(self):
+        """A fresh path to upload a job pack to (then :meth:`submit` it or :meth:`discard` it)."""
+        uploads = os.path.join(self.master_root, UPLOADS)
+        os.makedirs(uploads, exist_ok=True)
+        self._uploads += 1
+        return os.path.join(uploads, "%d-%d" % (os.getpid(), self._uploads))
+
+    @staticmethod
+    def discard(upload):
+        try:
+            os.unlink(upload)
+        except FileNotFoundError:
+            pass
+
+    async def submit(self, upload):
+        """Validate and start the job pack in the file ``upload`` (from :meth:`new_upload`; it
+        becomes the job's jobfile, or is deleted); return the job name. Raises
         :class:`disco.master.jobspec.SubmitError`."""
-        spec = await asyncio.to_thread(jobspec.parse, data)
+        try:
+            spec = await asyncio.to_thread(jobspec.parse_file, upload)
+        except BaseException:
+            self.discard(upload)
+            raise
         name = self.namer(spec.prefix)
         while os.path.exists(self.dir(name)):
             name = self.namer(spec.prefix)
         os.makedirs(self.dir(name))
         jobfile = os.path.join(self.dir(name), "jobfile")
-        await asyncio.to_thread(_write_atomically, jobfile, name, data)
+        os.replace(upload, jobfile)
         job = JobRun(name, jobfile, spec.worker, spec.jobenvs, spec.max_cores, time.time())
         self.s.registry.add_job(name, spec.owner, spec.worker, job.started,
                                 [[s.name, s.grouping, s.concurrent] for s in spec.pipeline],
@@ -156,10 +180,3 @@ class Jobs:
     def stage_results(self, name, stage):
         """The results of a finished stage, or None (unknown job or stage not finished)."""
         return self.s.registry.stage_results(name, stage)
-
-
-def _write_atomically(path, name, data):
-    tmp = "%s@%s" % (path, name.rsplit("@", 1)[1])
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)

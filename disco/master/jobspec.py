@@ -13,6 +13,7 @@ DDFS; HDFS (``save_info = "hdfs,..."``) is refused.
 import json
 from dataclasses import dataclass
 
+from disco._jobpack import decode_meta
 from disco.jobpack import JobPack, JobPackError
 from disco.master.jsontypes import is_int, is_text
 
@@ -53,7 +54,17 @@ class JobSpec:
 
 def parse(data):
     """The :class:`JobSpec` of the job pack bytes ``data``; raises :class:`SubmitError`."""
-    pack = _decode(data)
+    return _spec(_decode(data))
+
+
+def parse_file(path):
+    """The :class:`JobSpec` of the job pack file ``path``: only its header, jobdict and jobenvs
+    are read (the job home and job data may be large). Raises :class:`SubmitError`."""
+    with open(path, "rb") as f:
+        return _spec(_decode_file(f))
+
+
+def _spec(pack):
     jobdict = pack.jobdict
     for key in _COMMON_KEYS + _VERSION_KEYS[pack.version]:
         if key not in jobdict:
@@ -87,13 +98,35 @@ def _decode(data):
     try:
         header = JobPack.parse_header(data)
     except JobPackError as e:
-        if data[:2] == b"\xd5\xc0" and int.from_bytes(data[2:4], "big") not in (1, 2):
-            raise SubmitError("unsupported version") from None
-        raise SubmitError("invalid header (%s)" % e) from None
+        raise _header_error(data[:4], e) from None
     try:
         return JobPack.loads(data, header=header)
     except JobPackError as e:
         raise SubmitError("invalid job pack (%s)" % e) from None
+
+
+def _decode_file(f):
+    """A JobPack of the file ``f`` holding only version, jobdict and jobenvs."""
+    try:
+        dict_at, envs_at, home_at, _data_at = JobPack.offsets(f)
+    except JobPackError as e:
+        f.seek(0)
+        raise _header_error(f.read(4), e) from None
+    f.seek(0)
+    version = int.from_bytes(f.read(4)[2:4], "big")
+    f.seek(dict_at)
+    try:
+        jobdict, jobenvs = decode_meta(f.read(home_at - dict_at), envs_at - dict_at, dict_at)
+    except JobPackError as e:
+        raise SubmitError("invalid job pack (%s)" % e) from None
+    return JobPack(version, jobdict, jobenvs, b"", b"")
+
+
+def _header_error(head, error):
+    """The SubmitError of a header (first bytes ``head``) that failed with ``error``."""
+    if head[:2] == b"\xd5\xc0" and int.from_bytes(head[2:4], "big") not in (1, 2):
+        return SubmitError("unsupported version")
+    return SubmitError("invalid header (%s)" % error)
 
 
 def _require(ok, message):

@@ -26,7 +26,7 @@ class Master:
         self.url = "http://%s:%d" % (host, port)
         self.data_root = settings["DISCO_DATA"]
         self.registry = Registry(os.path.join(settings["DISCO_ROOT"], settings["DISCO_NAME"] + ".sqlite3"))
-        self.events = EventLog(settings["DISCO_MASTER_ROOT"])
+        self.events = EventLog(settings["DISCO_MASTER_ROOT"], int(settings["DISCO_MAX_EVENTS_SIZE"]))
         self.scheduler = Scheduler(settings["DISCO_SCHEDULER"])
         self.backend = make_backend(settings, self.url, port)
         # local: this machine is the one node; dask: nodes join the table as they connect

@@ -3,8 +3,9 @@
 Handlers parse the request, call the :class:`~disco.master.master.Master`'s services and shape
 the reply. A :class:`BadRequest` becomes 400 with a JSON error text, any other exception 500
 ``Internal server error``; paths and methods not listed get 404. Keep-alive is disabled. POST
-bodies are limited to 32 MiB, job packs to 1 GiB (413 beyond).
+bodies are limited to 32 MiB, job packs to 1 GiB (413 beyond); job packs are streamed to a file.
 """
+import asyncio
 import json
 import logging
 from importlib.metadata import version
@@ -19,6 +20,7 @@ from disco.master.jsontypes import is_number, is_text, loads
 
 MAX_BODY = 32 * 1024 * 1024
 MAX_JOBPACK = 1024 * 1024 * 1024
+WRITE_BLOCK = 1 << 20
 MAX_JOB_NAME = 200                  # longer names are never given to jobs (jobspec.MAX_PREFIX)
 MAX_RESULTS_TIMEOUT = 24 * 3600 * 1000   # get_results waits at most a day (milliseconds)
 log = logging.getLogger("disco.master")
@@ -85,16 +87,37 @@ async def _not_found(request):
     raise web.HTTPNotFound(text="not found")
 
 
-async def _body(request, limit=MAX_BODY):
-    """The request body (at most ``limit`` bytes, else 413)."""
+async def _chunks(request, limit):
+    """The request body in chunks (at most ``limit`` bytes, else 413)."""
     if (request.content_length or 0) > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    data = bytearray()
+    size = 0
     async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        yield chunk
+
+
+async def _body(request, limit=MAX_BODY):
+    """The request body (at most ``limit`` bytes, else 413)."""
+    data = bytearray()
+    async for chunk in _chunks(request, limit):
         data += chunk
-        if len(data) > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(data))
     return bytes(data)
+
+
+async def _body_to_file(request, path, limit):
+    """Write the request body (at most ``limit`` bytes, else 413) to the file ``path``, in
+    blocks of ``WRITE_BLOCK`` bytes written off the event loop."""
+    with open(path, "wb") as f:
+        block = bytearray()
+        async for chunk in _chunks(request, limit):
+            block += chunk
+            if len(block) >= WRITE_BLOCK:
+                await asyncio.to_thread(f.write, block)
+                block = bytearray()
+        await asyncio.to_thread(f.write, block)
 
 
 async def _json(request, check=lambda value: True, what="request body"):
@@ -140,13 +163,16 @@ class _Handlers:
         return web.json_response(version("disco"))
 
     async def new_job(self, request):
-        if (request.content_length or 0) > MAX_JOBPACK:
-            raise web.HTTPRequestEntityTooLarge(max_size=MAX_JOBPACK, actual_size=request.content_length)
         if not self.cluster.accept_new_jobs:
             raise web.HTTPForbidden(text="No new jobs should be submitted to this cluster.")
-        data = await _body(request, MAX_JOBPACK)
+        upload = self.jobs.new_upload()
         try:
-            return web.json_response(["ok", await self.jobs.submit(data)])
+            await _body_to_file(request, upload, MAX_JOBPACK)
+        except BaseException:
+            self.jobs.discard(upload)
+            raise
+        try:
+            return web.json_response(["ok", await self.jobs.submit(upload)])
         except SubmitError as e:
             return web.json_response(["error", "Job failed to start: %s" % e])
 

@@ -36,6 +36,7 @@ LAST_WORDS_WAIT = 10
 MSG_SLOW_RATE = 5       # more MSGs than this in one second: each reply waits MSG_DELAY
 MSG_KILL_RATE = 10      # this many MSGs in one second: the job is killed
 MSG_DELAY = 0.2
+MAX_MESSAGE = 64 * 1024  # characters of a MSG, ERROR or FATAL text kept (the rest: a marker)
 
 
 @dataclass
@@ -205,7 +206,7 @@ class _Session:
         if len(self.msg_times) >= MSG_KILL_RATE:
             return Outcome("fatal", "Worker is behaving badly: %d messages in a second"
                            % len(self.msg_times))
-        self.event("MSG", payload)
+        self.event("MSG", capped(payload))
         if len(self.msg_times) > MSG_SLOW_RATE:
             await asyncio.sleep(MSG_DELAY)
         await self.reply("OK", "ok")
@@ -238,11 +239,11 @@ class _Session:
 
     async def on_ERROR(self, payload):
         _check(isinstance(payload, str), "expected a string")
-        return Outcome("error", payload)
+        return Outcome("error", capped(payload))
 
     async def on_FATAL(self, payload):
         _check(isinstance(payload, str), "expected a string")
-        return Outcome("fatal", payload)
+        return Outcome("fatal", capped(payload))
 
     def _url(self, scheme, relpath):
         """``<scheme>://<node>/disco/<node>/<HH>/<job>/<relpath>``."""
@@ -254,6 +255,13 @@ class _Session:
         text = "".join(self.index)
         await self.proc.write_file(name, text)
         return DirOutput(self._url("dir", name), index_labels(text))
+
+
+def capped(text):
+    """``text`` cut to ``MAX_MESSAGE`` characters, with a marker saying how much was cut."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return "%s [... truncated: %d more characters]" % (text[:MAX_MESSAGE], len(text) - MAX_MESSAGE)
 
 
 def _check(ok, what):
