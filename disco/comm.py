@@ -65,6 +65,7 @@ def request(method, url, data=None, headers=None, sleep=0, stream=False, timeout
     if _session is None:
         _session = requests.Session()
     tries = sleep
+    headers = with_access_token(url, headers)
     while True:
         try:
             response = _session.request(method, url, data=data, headers=headers, stream=stream,
@@ -100,6 +101,32 @@ def range_header(offset):
     if isinstance(offset, int):
         return {"Range": "bytes=%d-" % offset} if offset else {}
     return {"Range": "bytes=%d-%d" % tuple(offset)}
+
+
+def with_access_token(url, headers):
+    """``headers`` plus this process's ``DISCO_AUTH_TOKEN`` (if set) for a request to ``url`` on
+    the cluster (the ``DISCO_MASTER`` server, or any host on ``DISCO_PORT``, where nodes serve
+    data): ``Authorization: Bearer <token>``, or ``X-Disco-Auth: <token>`` when ``headers``
+    already hold an ``Authorization`` (a DDFS token). Other servers never see the token."""
+    from urllib.parse import urlsplit
+    from disco.settings import DiscoSettings
+    settings = DiscoSettings()
+    token = settings.get("DISCO_AUTH_TOKEN")
+    if not token:
+        return headers
+    target, master = urlsplit(url), urlsplit(str(settings["DISCO_MASTER"]))
+    try:
+        port = target.port or {"https": 443}.get(target.scheme, 80)
+    except ValueError:
+        return headers
+    if target.netloc != master.netloc and str(port) != str(settings["DISCO_PORT"]):
+        return headers
+    headers = dict(headers or {})
+    if "Authorization" in headers:
+        headers["X-Disco-Auth"] = token
+    else:
+        headers["Authorization"] = "Bearer %s" % token
+    return headers
 
 
 def auth_header(token):

@@ -57,6 +57,8 @@ class DiscoSettings(dict):
         "DISCO_MAX_FAILURE_RATE": "100",
         "DISCO_MAX_JOBHOME_SIZE": "4 * 1024 ** 3",     # bytes a job home may unpack to; 0: no cap
         "DISCO_MAX_EVENTS_SIZE": "64 * 1024 ** 2",     # bytes of a job's event log; 0: no cap
+        "DISCO_AUTH_TOKEN": "''",          # shared secret every request needs (Bearer); '': none
+        "DISCO_ALLOWED_HOSTS": "''",       # more names the master answers to (Host check); '*': any
         "DISCO_LOCAL_NODE": "'localhost'",
         "DISCO_WORKERS": "os.cpu_count() or 1",
         "DISCO_BACKEND": "'local'",

@@ -14,7 +14,9 @@ import os
 import aiohttp
 
 from disco.layout import locate
+from disco.master.auth import client_headers
 from disco.master.outputs import DataOutput, DirOutput, index_labels
+from disco.settings import DiscoSettings
 
 
 class InputError(Exception):
@@ -59,7 +61,7 @@ def _read_file(path):
 async def _fetch(url):
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        async with session.get(url) as response:
+        async with session.get(url, headers=client_headers(DiscoSettings())) as response:
             if response.status != 200:
                 raise OSError("HTTP status %d" % response.status)
             return await response.read()

@@ -36,7 +36,7 @@ class Master:
                                self.scheduler, self.backend, int(settings["DISCO_MAX_FAILURE_RATE"]))
         self.ddfs = DDFSMaster(settings, self.url, lambda: self.cluster.config)
         self.host = WorkerHost(self.backend, self.events, ClusterInfo(
-            self.url, port, int(settings["DDFS_PUT_PORT"])))
+            self.url, port, int(settings["DDFS_PUT_PORT"]), str(settings.get("DISCO_AUTH_TOKEN") or "")))
         services = Services(self.registry, self.events, self.scheduler, self.host, self.cluster,
                             {"disco": self.data_root, "ddfs": settings["DDFS_DATA"]}, port,
                             float(settings.get("DISCO_RETRY_BASE", 1)), self.ddfs)

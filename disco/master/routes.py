@@ -1,7 +1,8 @@
 """The master's HTTP API (SPEC §3.1-3.2, §3.5): one route table, thin handlers.
 
 Handlers parse the request, call the :class:`~disco.master.master.Master`'s services and shape
-the reply. A :class:`BadRequest` becomes 400 with a JSON error text, any other exception 500
+the reply. Every request passes :mod:`disco.master.auth` first
+(Host, Origin and the optional ``DISCO_AUTH_TOKEN``). A :class:`BadRequest` becomes 400 with a JSON error text, any other exception 500
 ``Internal server error``; paths and methods not listed get 404. Keep-alive is disabled. POST
 bodies are limited to 32 MiB, job packs to 1 GiB (413 beyond); job packs are streamed to a file.
 """
@@ -12,7 +13,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from disco.master import datafiles, webui
+from disco.master import auth, datafiles, webui
 from disco.master.config import ConfigError
 from disco.master.ddfs import web as ddfs_web
 from disco.master.jobspec import SubmitError
@@ -32,7 +33,8 @@ class BadRequest(Exception):
 
 def make_app(master):
     """The aiohttp application serving ``master``."""
-    app = web.Application(middlewares=[_errors], client_max_size=MAX_JOBPACK)
+    guard = auth.from_settings(master.settings, lambda: master.cluster.config.nodes, webui.is_asset)
+    app = web.Application(middlewares=[auth.middleware(guard), _errors], client_max_size=MAX_JOBPACK)
     h = _Handlers(master)
     app.add_routes([
         web.get("/disco/version", h.version, allow_head=False),

@@ -7,6 +7,7 @@ Content-Security-Policy (scripts and styles from this origin only, no inline scr
 rendering mistake cannot run markup that arrives in job data.
 """
 import os
+import re
 
 from aiohttp import web
 
@@ -22,6 +23,15 @@ _HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-cache",
 }
+
+
+_ASSET = re.compile(r"/(?:(?:%s)\.html|(?:css|js|images)/%s)?" % ("|".join(PAGES), _FILE))
+
+
+def is_asset(path):
+    """True for the path of a page or a static file of the pages (served without a token: they
+    hold no data)."""
+    return _ASSET.fullmatch(path) is not None
 
 
 PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "www")

@@ -54,12 +54,17 @@ class ClusterInfo:
     master: str
     disco_port: int
     put_port: int
+    auth_token: str = ""
 
     def node_settings(self):
         """The master's settings a worker inherits, as Disco 0.5's nodes did from their master:
-        its address and ports (the node adds its own ``DISCO_DATA`` and ``DDFS_DATA``)."""
-        return {"DISCO_MASTER": self.master, "DISCO_MASTER_HOST": urllib.parse.urlsplit(self.master).hostname,
-                "DISCO_PORT": str(self.disco_port), "DDFS_PUT_PORT": str(self.put_port)}
+        its address and ports, and its ``DISCO_AUTH_TOKEN`` if it has one (workers read inputs
+        and DDFS on the cluster's servers); the node adds its own ``DISCO_DATA`` and ``DDFS_DATA``."""
+        settings = {"DISCO_MASTER": self.master, "DISCO_MASTER_HOST": urllib.parse.urlsplit(self.master).hostname,
+                    "DISCO_PORT": str(self.disco_port), "DDFS_PUT_PORT": str(self.put_port)}
+        if self.auth_token:
+            settings["DISCO_AUTH_TOKEN"] = self.auth_token
+        return settings
 
 
 class WorkerHost:

@@ -67,7 +67,7 @@ def test_interrupted_upload_leaves_no_blob(master):
     def files():
         return [f for _d, _, names in os.walk(blobdir) for f in names if obj in f]
     with socket.create_connection((host, int(port))) as s:
-        s.sendall(("PUT /ddfs/put/%s/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+        s.sendall(("PUT /ddfs/put/%s/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n"
                    % (node, obj)).encode() + b"x" * 5000)
         deadline = time.time() + 10
         while not files() and time.time() < deadline:

@@ -98,7 +98,7 @@ def test_any_job_path_submits(master):
 
 def test_job_pack_above_1_gib_gets_413(master):
     with socket.create_connection(("127.0.0.1", master.port)) as s:
-        s.sendall(b"POST /disco/job/new HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (2 ** 30 + 1))
+        s.sendall(b"POST /disco/job/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % (2 ** 30 + 1))
         assert s.recv(100).startswith(b"HTTP/1.1 413")
 
 

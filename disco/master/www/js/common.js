@@ -63,14 +63,40 @@ const Disco = (() => {
     }
   }
 
+  /* The master's access token (DISCO_AUTH_TOKEN), asked once per browser tab when the master
+   * answers 401 with WWW-Authenticate: Bearer, and kept in sessionStorage. */
+  const TOKEN_KEY = "disco-auth-token";
+  const token = () => window.sessionStorage.getItem(TOKEN_KEY) || "";
+
+  function withToken(options) {
+    const opts = Object.assign({cache: "no-store"}, options || {});
+    const t = token();
+    opts.headers = Object.assign({}, opts.headers || {}, t ? {"Authorization": "Bearer " + t} : {});
+    return opts;
+  }
+
+  /* Asks for the token unless it changed since `used` was sent; true if there is a new one. */
+  function askToken(used) {
+    if (token() !== used) return true;
+    const t = window.prompt("This Disco master needs its access token (DISCO_AUTH_TOKEN):");
+    if (!t) return false;
+    window.sessionStorage.setItem(TOKEN_KEY, t.trim());
+    return true;
+  }
+
   /* The decoded JSON reply of an API call (relative path, so the pages work behind a prefix);
    * throws ApiError (status 0 when the master cannot be reached). */
   async function api(path, options) {
     let response;
-    try {
-      response = await fetch(path, Object.assign({cache: "no-store"}, options || {}));
-    } catch (e) {
-      throw new ApiError(0, "cannot reach the master");
+    for (let attempt = 0; ; attempt++) {
+      const used = token();
+      try {
+        response = await fetch(path, withToken(options));
+      } catch (e) {
+        throw new ApiError(0, "cannot reach the master");
+      }
+      const wanted = (response.headers.get("WWW-Authenticate") || "").startsWith("Bearer");
+      if (!(response.status === 401 && wanted && attempt < 3 && askToken(used))) break;
     }
     const text = await response.text();
     let value = text;
