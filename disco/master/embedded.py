@@ -47,10 +47,11 @@ class MasterProcess:
         self.stop()
 
 
-def start_master(root, port=0, config=None, timeout=30, **settings):
+def start_master(root, port=0, config=None, timeout=30, stderr=None, **settings):
     """Start a master with ``DISCO_ROOT=root`` on ``port`` (0: ephemeral) and the given settings
     (``DISCO_WORKERS=2``, ...). ``config`` is written as its config file first: a table
-    ``[["hostspec", "N"], ...]`` or a whole config object (docs/settings.md#cluster-config). Returns a
+    ``[["hostspec", "N"], ...]`` or a whole config object (docs/settings.md#cluster-config).
+    ``stderr`` (a file object; default: this process's) receives the master's log. Returns a
     :class:`MasterProcess` once the master listens; raises RuntimeError if it does not start."""
     explicit = {"DISCO_SETTINGS_FILE": os.devnull, **settings,
                 "DISCO_ROOT": os.path.abspath(root), "DISCO_PORT": str(port)}
@@ -60,7 +61,7 @@ def start_master(root, port=0, config=None, timeout=30, **settings):
     env = {k: v for k, v in os.environ.items() if k not in DiscoSettings.defaults}
     env.update({k: str(v) for k, v in resolved.items() if v is not None})
     proc = subprocess.Popen([sys.executable, "-m", "disco.master"], env=env, stdout=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
     line = _first_line(proc, timeout)
     if not line.startswith(LISTENING):
         proc.kill()
