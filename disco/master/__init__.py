@@ -7,6 +7,7 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 ==================  ===============================================================================
 ``server``          run the aiohttp application until SIGTERM/SIGINT; print the listening line
 ``routes``          the route table of docs/http-api.md#disco and its thin handlers
+``auth``            who may ask: Host and Origin checks, the optional DISCO_AUTH_TOKEN (middleware)
 ``webui``           the web pages of docs/http-api.md#web-pages (static files in ``www/``, served at ``/``)
 ``master``          the composition root: settings, registry, events, cluster, scheduler, jobs
 ``jobs``            job submission, kill/clean/purge, results (long poll), jobinfo, joblist

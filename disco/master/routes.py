@@ -3,7 +3,7 @@
 Handlers parse the request, call the :class:`~disco.master.master.Master`'s services and shape
 the reply. Every request passes :mod:`disco.master.auth` first
 (Host, Origin and the optional ``DISCO_AUTH_TOKEN``). A :class:`BadRequest` becomes 400 with a JSON error text, any other exception 500
-``Internal server error``; paths and methods not listed get 404. Keep-alive is disabled. POST
+``Internal server error`` (a client that drops the connection mid-request: 400, not logged); paths and methods not listed get 404. Keep-alive is disabled. POST
 bodies are limited to 32 MiB, job packs to 1 GiB (413 beyond); job packs are streamed to a file.
 """
 import asyncio
@@ -78,6 +78,8 @@ async def _errors(request, handler):
         response = web.json_response(str(e), status=400)
     except web.HTTPException as e:
         response = e
+    except ConnectionResetError:    # the client went away in the middle of its request
+        response = web.Response(status=400, text="connection lost before the request was read")
     except Exception:
         log.exception("internal error in %s %s", request.method, request.path)
         response = web.Response(status=500, text="Internal server error")

@@ -4,6 +4,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 
 from disco.job import JobPack
@@ -12,14 +13,16 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.sh")
 
 
 def jobhome(files=None):
-    """A zip job home holding ``worker.sh`` (executable) and ``files`` ({name: bytes})."""
+    """A zip job home holding ``worker.sh`` (executable) and ``files``: {name: bytes}, or
+    [(name or ZipInfo, bytes), ...] (duplicate names allowed)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore")     # duplicate names
         info = zipfile.ZipInfo("worker.sh")
         info.external_attr = 0o755 << 16
         with open(WORKER, "rb") as f:
             z.writestr(info, f.read())
-        for name, data in (files or {}).items():
+        for name, data in (files.items() if isinstance(files, dict) else files or ()):
             z.writestr(name, data)
     return buf.getvalue()
 

@@ -11,7 +11,7 @@ from disco.core import Disco, result_iterator
 from disco.ddfs import DDFS
 from disco.error import CommError
 from disco.job import Job
-from master_support import call, get_json, jobpack, run
+from master_support import call, get_json, jobpack
 from masters import point_clients_at
 
 TOKEN = "s3cret-t0ken"

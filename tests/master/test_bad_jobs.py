@@ -1,14 +1,13 @@
 """Broken job packs and misbehaving workers (issue 9, items 6 and 10): the job ends (or is
 refused) with a message saying what was wrong, never "internal exception"; job homes are capped
 and lose dangerous mode bits."""
-import io
 import os
 import stat
 import zipfile
 
 import pytest
 
-from master_support import WORKER, get_json, jobhome, jobpack, messages, run
+from master_support import get_json, jobhome, jobpack, messages, run
 
 MAP = {"inputs": [[0, 0, ["raw://0-apple"]]], "pipeline": [["map", "split", False]]}
 
@@ -23,26 +22,13 @@ def dead_with(master, pack, *texts):
     return name
 
 
-def zipped(entries):
-    """A zip of ``entries`` [(ZipInfo or name, bytes)] plus the executable worker."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        info = zipfile.ZipInfo("worker.sh")
-        info.external_attr = 0o755 << 16
-        with open(WORKER, "rb") as f:
-            z.writestr(info, f.read())
-        for entry, data in entries:
-            z.writestr(entry, data)
-    return buf.getvalue()
-
-
 def test_garbage_job_home(master):
     dead_with(master, jobpack(home=b"PK\x03\x04 this is no zip", **MAP), "Cannot set up the job home",
               "invalid job home")
 
 
 def test_corrupt_compressed_entry(master):
-    home = bytearray(zipped([("data.txt", b"a" * 100000)]))
+    home = bytearray(jobhome([("data.txt", b"a" * 100000)]))
     at = home.index(b"data.txt") + len("data.txt") + 10    # inside the deflated data
     home[at:at + 20] = b"\xff" * 20
     dead_with(master, jobpack(home=bytes(home), **MAP), "Cannot set up the job home", "'data.txt'")
@@ -50,7 +36,7 @@ def test_corrupt_compressed_entry(master):
 
 @pytest.mark.parametrize("entry", [".disco", ".disco/x", "jobfile", ".jobhome"])
 def test_entries_on_names_the_master_uses(master, entry):
-    dead_with(master, jobpack(home=zipped([(entry, b"x")]), **MAP), "job home entry %r" % entry)
+    dead_with(master, jobpack(home=jobhome([(entry, b"x")]), **MAP), "job home entry %r" % entry)
 
 
 @pytest.mark.parametrize("envs, reason", [({"A\0B": "1"}, "variable name"), ({"A=B": "1"}, "variable name"),
@@ -75,13 +61,13 @@ def tree_size(path):
 
 def test_job_home_size_is_capped(start):
     master = start(DISCO_MAX_JOBHOME_SIZE="200000")
-    pack = jobpack(home=zipped([("zeros", b"\0" * (10 * 1024 * 1024))]), **MAP)
+    pack = jobpack(home=jobhome([("zeros", b"\0" * (10 * 1024 * 1024))]), **MAP)
     assert len(pack) < 100000
     name = dead_with(master, pack, "job home unpacks to more than 200000 bytes (DISCO_MAX_JOBHOME_SIZE)",
                      "'zeros'")
     home = os.path.join(master.settings["DISCO_DATA"], "localhost")
     assert tree_size(home) < 200000 + len(pack) + 10000, tree_size(home)
-    reply = run(master, jobpack(home=zipped([("small", b"\0" * 1000)]), **MAP))[1]
+    reply = run(master, jobpack(home=jobhome([("small", b"\0" * 1000)]), **MAP))[1]
     assert reply[0] == "ready", (name, reply)
 
 
@@ -92,7 +78,7 @@ def test_setuid_setgid_and_world_write_bits_are_dropped(master):
         info = zipfile.ZipInfo(name)
         info.external_attr = (stat.S_IFREG | mode) << 16
         entries.append((info, b"#!/bin/sh\n"))
-    name, reply = run(master, jobpack(home=zipped(entries), **MAP))
+    name, reply = run(master, jobpack(home=jobhome(entries), **MAP))
     assert reply[0] == "ready", reply
     home = os.path.join(master.settings["DISCO_DATA"], "localhost")
     for d, _dirs, files in os.walk(home):

@@ -1,6 +1,7 @@
 """Hostile and unlucky request bodies (issue 9, item 9): each gets a 4xx naming what was wrong,
 never a 500, and the master keeps working."""
 import json
+import socket
 
 import pytest
 
@@ -114,3 +115,18 @@ def test_new_blob_refuses_bad_replicas(master, replicas):
 def test_master_still_works(master):
     name, status = run(master, jobpack())
     assert status == ["ready", []], status
+
+
+def test_bodies_cut_short_are_not_internal_errors(start, tmp_path):
+    log = open(tmp_path / "master.log", "w+")
+    master = start(stderr=log)
+    for path in ("/disco/job/new", "/disco/ctrl/kill_job", "/ddfs/tag/cut", "/ddfs/put/localhost/cut$5e5-1-2"):
+        with socket.create_connection(("127.0.0.1", master.port)) as s:
+            method = b"PUT" if "/put/" in path else b"POST"
+            s.sendall(b"%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n"
+                      % (method, path.encode()) + b"x" * 5000)
+    run(master, jobpack())          # the master has handled the cut requests by now
+    log.seek(0)
+    text = log.read()
+    log.close()
+    assert "Traceback" not in text and "ERROR" not in text, text[-2000:]

@@ -8,20 +8,18 @@ outside DISCO_ROOT, and the master still runs a job afterwards. With ``-s`` each
 how many inputs it tried and what came back.
 """
 import collections
-import io
 import json
 import os
 import random
 import struct
 import time
 import urllib.parse
-import warnings
 import zipfile
 
 import pytest
 
 from disco.master.embedded import start_master
-from master_support import WORKER, call, get_json, jobdict, jobhome, messages, run, wait
+from master_support import call, get_json, jobdict, jobhome, jobpack, messages, run, wait
 
 SEED = int(os.environ.get("DISCO_FUZZ_SEED", "9"))
 SCALE = float(os.environ.get("DISCO_FUZZ_SCALE", "1"))
@@ -62,19 +60,6 @@ def raw_pack(version, jobdict_bytes, jobenvs_bytes, home, data):
                first + len(jobdict_bytes) + len(jobenvs_bytes) + len(home))
     header = struct.pack("!IIIII", (0xd5c0 << 16) | (version & 0xffff), *offsets)
     return header + b"\0" * (first - len(header)) + jobdict_bytes + jobenvs_bytes + home + data
-
-
-def zipped(entries):
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        warnings.simplefilter("ignore")     # duplicate names are part of the fuzz
-        info = zipfile.ZipInfo("worker.sh")
-        info.external_attr = 0o755 << 16
-        with open(WORKER, "rb") as f:
-            z.writestr(info, f.read())
-        for info, data in entries:
-            z.writestr(info, data)
-    return buf.getvalue()
 
 
 def bad_entries(rng):
@@ -119,7 +104,7 @@ def mutated_pack(rng):
     elif kind == "jobenvs":
         envs = weird(rng) if rng.random() < 0.3 else {rng.choice(STRINGS): rng.choice(STRINGS + [1])}
     elif kind == "zip entries":
-        home = zipped(bad_entries(rng))
+        home = jobhome(bad_entries(rng))
     pack = bytearray(raw_pack(version, dumps(d, rng), dumps(envs, rng), home, data))
     if kind == "bytes":
         for _ in range(rng.randrange(1, 10)):
@@ -291,7 +276,7 @@ def test_fuzz_queries_and_paths(fuzzed):
 
 def test_master_survives_the_fuzz(fuzzed):
     master, base, log, outside = fuzzed
-    name, reply = run(master, jobpack_ok())
+    name, reply = run(master, jobpack(inputs=[[0, 0, ["raw://0-alive"]]], pipeline=[["map", "split", False]]))
     assert reply[0] == "ready", (reply, messages(master, name)[-3:])
     log.flush()
     log.seek(0)
@@ -300,7 +285,3 @@ def test_master_survives_the_fuzz(fuzzed):
     assert _outside(base) == outside
     assert master.proc.poll() is None
 
-
-def jobpack_ok():
-    from master_support import jobpack
-    return jobpack(inputs=[[0, 0, ["raw://0-alive"]]], pipeline=[["map", "split", False]])

@@ -1,5 +1,4 @@
 """Unbounded growth (issue 9, item 8): MSG texts, job event logs and job pack uploads."""
-import json
 import os
 
 from disco.job import JobPack

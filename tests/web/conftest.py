@@ -49,8 +49,9 @@ def _without_browser(reason):
 
 
 class Dialogs:
-    """The dialogs a page opened (``seen``: ``(type, message)``); confirms are answered with the
-    queued answers (``answer(True)``), dismissed when none is queued."""
+    """The dialogs a page opened (``seen``: ``(type, message)``); confirms and prompts are
+    answered with the queued answers (``answer(True)``; a string: the text typed in a prompt),
+    dismissed when none is queued."""
 
     def __init__(self):
         self.seen = []
@@ -61,7 +62,10 @@ class Dialogs:
 
     def handle(self, dialog):
         self.seen.append((dialog.type, dialog.message))
-        if dialog.type == "confirm" and self.answers and self.answers.pop(0):
+        answer = self.answers.pop(0) if dialog.type in ("confirm", "prompt") and self.answers else None
+        if isinstance(answer, str):
+            dialog.accept(answer)
+        elif answer:
             dialog.accept()
         else:
             dialog.dismiss()

@@ -405,3 +405,16 @@ def test_ddfs_browser(ddfs_stub, page, dialogs, shot):
     page.goto(ddfs_stub.url + "/tag.html?tag=missing")
     expect(page.locator("#problem")).to_have_text("Tag not found.")
     assert dialogs.seen == []
+
+
+def test_pages_ask_for_the_access_token_once(fresh_master, page, dialogs):
+    master = fresh_master(DISCO_AUTH_TOKEN="web-t0ken")
+    version = requests.get(master.url + "/disco/version", headers={"Authorization": "Bearer web-t0ken"}).json()
+    dialogs.answer("web-t0ken")
+    page.goto(master.url + "/")
+    expect(page.locator("#version")).to_have_text("Disco " + version)
+    expect(page.locator('.node[data-host="localhost"]')).to_have_count(1)
+    page.goto(master.url + "/config.html")                       # the same tab: not asked again
+    expect(page.locator("#nodetable tbody tr")).to_have_count(1)
+    assert [kind for kind, _message in dialogs.seen] == ["prompt"]
+    assert "DISCO_AUTH_TOKEN" in dialogs.seen[0][1]
