@@ -104,13 +104,13 @@ def range_header(offset):
 
 
 def with_access_token(url, headers):
-    """``headers`` plus this process's ``DISCO_AUTH_TOKEN`` (if set) for a request to ``url`` on
-    the cluster (the ``DISCO_MASTER`` server, or any host on ``DISCO_PORT``, where nodes serve
-    data): ``Authorization: Bearer <token>``, or ``X-Disco-Auth: <token>`` when ``headers``
-    already hold an ``Authorization`` (a DDFS token). Other servers never see the token."""
+    """``headers`` plus the client settings' ``DISCO_AUTH_TOKEN`` (if set) for a request to
+    ``url`` on the cluster (the ``DISCO_MASTER`` server, or any host on ``DISCO_PORT``, where
+    nodes serve data): ``Authorization: Bearer <token>``, or ``X-Disco-Auth: <token>`` when
+    ``headers`` already hold an ``Authorization`` (a DDFS token). Other servers never see it."""
     from urllib.parse import urlsplit
-    from disco.settings import DiscoSettings
-    settings = DiscoSettings()
+    from disco.context import current_settings
+    settings = current_settings()
     token = settings.get("DISCO_AUTH_TOKEN")
     if not token:
         return headers
