@@ -226,3 +226,15 @@ def test_workers_inherit_the_masters_settings(start):
     assert report == {"read": "served by the master", "local": True, "env": {
         "DISCO_MASTER": master.url, "DISCO_MASTER_HOST": "127.0.0.1", "DISCO_PORT": str(master.port),
         "DISCO_DATA": master.settings["DISCO_DATA"], "DDFS_DATA": "/from/jobenvs"}}
+
+
+def test_a_detached_child_does_not_hold_the_task(master, tmp_path):
+    """A worker whose child left its process group (setsid) and keeps the output pipe open: the
+    attempt still ends at DONE, and the job with it (it used to wait for the child's 40 s)."""
+    name = submit(master, jobpack(envs={"BEHAVIOUR": "detach", "TEST_DIR": str(tmp_path)},
+                                  inputs=WORDS[:1], pipeline=[["map", "split", False]]))
+    try:
+        assert wait(master, name, timeout=20)[0] == "ready"
+        assert "tasks" not in get_json(master, "/disco/ctrl/nodeinfo")["localhost"]
+    finally:
+        os.kill(_wait_for(tmp_path / "detached.pid"), 9)

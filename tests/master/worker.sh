@@ -14,6 +14,8 @@
 # BEHAVIOUR=replicas: fails replicas 0 then 1 of input 0 (INPUT_ERR), PINGs, and reports the
 # replies in one MSG ("replies <RETRY reply>|<INPUT include reply>|<FAIL reply>|<PING reply>").
 # BEHAVIOUR=task: reports the TASK reply in one MSG ("task <reply>", with ' in place of ").
+# BEHAVIOUR=detach: starts a child in a session of its own (setsid sleep 40, pid in
+# TEST_DIR/detached.pid) that keeps the worker's output pipe open, then works normally.
 # Other BEHAVIOURs (from jobenvs) misbehave: error, fatal, crash, garbage, sleep, flood, badoutput,
 # spaceoutput, deepmsg. BEHAVIOUR=bigmsg sends one MSG "<xxx...>" of MSG_SIZE (200000) x's first.
 # With ONCE=1 a misbehaviour happens once per job (marker files in TEST_DIR); with
@@ -40,6 +42,7 @@ case $behaviour in
     error) send ERROR '"transient failure"'; exit 0 ;;
     fatal) send FATAL '"fatal failure"'; exit 0 ;;
     crash) exit 3 ;;
+    detach) setsid sleep 40 & echo "$!" > "$TEST_DIR/detached.pid" ;;
     garbage) echo "this is not a protocol frame"; exit 0 ;;
     sleep) request MSG '"sleeping"'; sleep 600 & echo "$!" > "$TEST_DIR/sleep.pid"; wait; exit 0 ;;
     flood) for i in 1 2 3 4 5 6 7 8 9 10 11 12; do send MSG '"flood"'; done
