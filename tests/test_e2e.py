@@ -143,3 +143,38 @@ def test_cli_against_the_master(master, inputs):
     assert "READY" in events.stdout
     missing = disco("results", "nosuchjob@1:2:3")
     assert missing.returncode != 0 and missing.stderr.startswith("disco: ")
+
+
+def _busy_map(line, params):
+    import os
+    import time
+    with open(params["pidfile"], "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(120)
+    yield line, 1
+
+
+def test_a_worker_busy_in_user_code_exits_when_its_master_dies(tmp_path, monkeypatch):
+    """The master is SIGKILLed while its worker sleeps in map(): the worker, re-parented, kills
+    its process group (it would otherwise run on, an orphan, for 2 minutes)."""
+    import signal
+    import time
+    from disco.master.embedded import start_master
+    master = start_master(str(tmp_path / "root"), DISCO_WORKERS="1")
+    try:
+        point_clients_at(monkeypatch, master)
+        pidfile = tmp_path / "worker.pid"
+        Job().run(input=["raw://x"], map=_busy_map, params={"pidfile": str(pidfile)})
+        deadline = time.monotonic() + 30
+        while not pidfile.exists() or not pidfile.read_text():
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.05)
+        pid = int(pidfile.read_text())
+        os.killpg(master.proc.pid, signal.SIGKILL)
+        master.proc.wait()
+        deadline = time.monotonic() + 10
+        while os.path.exists("/proc/%d" % pid) and open("/proc/%d/stat" % pid).read().rsplit(") ", 1)[1][0] != "Z":
+            assert time.monotonic() < deadline, "the worker outlived its master"
+            time.sleep(0.05)
+    finally:
+        master.stop()

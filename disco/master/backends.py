@@ -100,10 +100,12 @@ class NodeBackend:
 
 
 class LocalProcess(WorkerProcess):
-    """A worker started by :class:`LocalBackend` (an asyncio subprocess)."""
+    """A worker started by :class:`LocalBackend` (an asyncio subprocess); ``record`` is the file
+    that remembers its process group until it ends."""
 
-    def __init__(self, proc, home, disco_data, ddfs_data):
+    def __init__(self, proc, home, disco_data, ddfs_data, record):
         self.proc = proc
+        self.record = record
         self.pid = proc.pid
         self.stdin = proc.stdin
         self.output = proc.stdout
@@ -121,6 +123,7 @@ class LocalProcess(WorkerProcess):
         except (ProcessLookupError, PermissionError):
             pass
         self.proc._transport.close()
+        _unlink(self.record)
 
     async def write_file(self, relpath, text):
         write_atomically(os.path.join(self.home, relpath), text)
@@ -135,14 +138,32 @@ def write_atomically(path, text):
 
 
 class LocalBackend(NodeBackend):
-    """Nodes on this machine; node ``N`` keeps its data in ``<data_root>/N/``."""
+    """Nodes on this machine; node ``N`` keeps its data in ``<data_root>/N/``.
+
+    Each running worker's process group is recorded in ``<run_dir>/<pgid>`` (with the process's
+    start time, so that a reused pid is never mistaken for it): a master that starts after a
+    crash kills the groups its predecessor left (:meth:`start`)."""
 
     name = "local"
 
-    def __init__(self, data_root, ddfs_root):
+    def __init__(self, data_root, ddfs_root, run_dir):
         self.data_root = data_root
         self.ddfs_root = ddfs_root
+        self.run_dir = run_dir
         self._locks = {}   # node -> lock serialising job home unpacking
+
+    async def start(self, on_change):
+        os.makedirs(self.run_dir, exist_ok=True)
+        for name in os.listdir(self.run_dir):
+            path = os.path.join(self.run_dir, name)
+            try:
+                with open(path) as f:
+                    started = f.read().strip()
+                if name.isdigit() and started and _start_time(int(name)) == started:
+                    os.killpg(int(name), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+            _unlink(path)
 
     def node_dir(self, node):
         return os.path.join(self.data_root, node)
@@ -159,7 +180,13 @@ class LocalBackend(NodeBackend):
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=home,
             env=worker_env(job.jobenvs, settings, self.data_root, self.ddfs_root),
             start_new_session=True)
-        return LocalProcess(proc, home, self.data_root, self.ddfs_root)
+        record = os.path.join(self.run_dir, str(proc.pid))
+        try:
+            with open(record, "w") as f:
+                f.write(_start_time(proc.pid) or "")
+        except OSError:
+            pass
+        return LocalProcess(proc, home, self.data_root, self.ddfs_root, record)
 
     async def remove_job_data(self, node, jobname):
         await asyncio.to_thread(shutil.rmtree, job_dir(self.node_dir(node), jobname), True)
@@ -168,3 +195,19 @@ class LocalBackend(NodeBackend):
         path = self.node_dir(node)
         usage = shutil.disk_usage(path if os.path.isdir(path) else self.data_root)
         return usage.free // 1024, usage.used // 1024
+
+
+def _start_time(pid):
+    """The start time (clock ticks since boot) of process ``pid`` from /proc, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

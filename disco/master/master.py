@@ -71,7 +71,8 @@ def make_backend(settings, url, port):
     """The node backend named by ``DISCO_BACKEND`` (``local`` or ``dask``)."""
     name = settings["DISCO_BACKEND"]
     if name == "local":
-        return LocalBackend(settings["DISCO_DATA"], settings["DDFS_DATA"])
+        return LocalBackend(settings["DISCO_DATA"], settings["DDFS_DATA"],
+                            os.path.join(settings["DISCO_MASTER_ROOT"], "attempts"))
     if name == "dask":
         try:
             from disco.master.dask_backend import DaskBackend

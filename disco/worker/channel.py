@@ -7,11 +7,17 @@ pack and calls ``job.worker.start(task, job, **jobargs)``, then ``DONE``. ``Data
 ``EnvironmentError`` and ``MemoryError`` end the task with ``ERROR`` (the master retries it), any
 other exception with ``FATAL`` (the job is killed). ``print`` output becomes ``MSG`` events, sent
 at most ``MSG_RATE`` in any second (more are joined) so that the master's rate limit is never hit.
+
+A worker outlives nobody: once the process that started it (the master, or the node process of
+a remote node) is gone -- the worker is re-parented -- a watchdog thread kills the worker's
+process group, even while it is busy in user code that never talks to the master.
 """
 import collections
 import io
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -144,8 +150,23 @@ def set_mem_limit(limit):
         pass
 
 
+def watch_parent(interval=0.5):
+    """Kill this process's group once its parent has gone (see the module doc)."""
+    parent = os.getppid()
+    if parent == 1:
+        return
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    threading.Thread(target=watch, name="disco-parent-watchdog", daemon=True).start()
+
+
 def main():
     """Run one task in this process (see the module doc); returns the exit status."""
+    if os.getpgrp() == os.getpid():     # our own process group: started by a master or a node
+        watch_parent()
     chan = channel()
     sys.stdout = sys.stderr = MessageWriter()
     try:
