@@ -169,3 +169,35 @@ def test_node_of_another_version_is_refused(cluster):
     info = cluster.wait_for(lambda info: "refused" in info.get("127.0.0.5", {}), "node 5 refused")
     assert info["127.0.0.5"]["connected"] is False
     assert "Disco 0.0.1 on Python 2.7" in info["127.0.0.5"]["refused"]
+
+
+def test_existing_dask_scheduler_and_plain_dask_workers(tmp_path, monkeypatch):
+    """DISCO_DASK_SCHEDULER names a scheduler started elsewhere; plain ``dask worker`` processes
+    become nodes through the plugins the master registers."""
+    import subprocess
+    from cluster_support import Cluster, free_port
+    from masters import point_clients_at
+    port = free_port()
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host",
+                                  "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+    cluster = Cluster(tmp_path, DISCO_DASK_SCHEDULER="tcp://127.0.0.1:%d" % port)
+    cluster.dask_port = port
+    try:
+        cluster.start_master()
+        for i in (2, 3):
+            cluster.start_node(i, wait=False, argv=[
+                sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler, "--name",
+                cluster.node_name(i), "--host", cluster.node_name(i), "--nthreads", "2", "--no-nanny",
+                "--no-dashboard"])
+        cluster.wait_for(lambda info: all(info.get(cluster.node_name(i), {}).get("connected")
+                                          for i in (2, 3)), "dask workers joined")
+        point_clients_at(monkeypatch, cluster.master)
+        job, results = word_count(LINES[:20])
+        assert results == sorted(collections.Counter(w for l in LINES[:20] for w in l.split()).items())
+        assert set(assigned(cluster.master, job.name)) == {"127.0.0.2", "127.0.0.3"}
+    finally:
+        cluster.stop()
+        scheduler.terminate()
+        scheduler.wait(30)
