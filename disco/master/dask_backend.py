@@ -284,6 +284,7 @@ class RemoteProcess(WorkerProcess):
         self.future = None
         self.output = asyncio.StreamReader(limit=2 ** 24)
         self.stdin = _Stdin(self)
+        self._connected = asyncio.get_running_loop().create_future()
         self._started = asyncio.get_running_loop().create_future()
         self._exit = asyncio.get_running_loop().create_future()
         self._writes = {}
@@ -291,17 +292,19 @@ class RemoteProcess(WorkerProcess):
         self._closed = False
 
     async def started(self, timeout):
-        """Wait for the node to report the worker started (raises NodeLost, JobHomeError, OSError)."""
-        waiters = [self._started, asyncio.ensure_future(self._node_result())]
+        """Wait for the node to connect the relay (within ``timeout`` seconds) and to report the
+        worker started (unpacking a large job home may take long: a node that dies meanwhile
+        closes the relay). Raises NodeLost, JobHomeError or OSError."""
+        waiters = [self._connected, asyncio.ensure_future(self._node_result())]
         try:
             done, _pending = await asyncio.wait(waiters, timeout=timeout,
                                                 return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiters[1].cancel()
-        if not self._started.done():
-            why = "no reply within %d seconds" % timeout if not done else waiters[1].result()
+        if not self._connected.done():
+            why = "no connection within %d seconds" % timeout if not done else waiters[1].result()
             self.lose("node %s did not start the worker: %s" % (self.node, why))
-        self._started.result()
+        await self._started
 
     async def _node_result(self):
         """Why the Dask task ended before the relay started (it normally never ends first)."""
@@ -314,6 +317,7 @@ class RemoteProcess(WorkerProcess):
     async def serve(self, ws):
         """Serve the node's relay until it closes."""
         self.ws = ws
+        _resolve(self._connected, None)
         try:
             async for message in ws:
                 if message.type == web.WSMsgType.BINARY:
@@ -348,6 +352,7 @@ class RemoteProcess(WorkerProcess):
         if not self._exit.done():
             self.lost = why
             _resolve(self._exit, -1)
+        _fail(self._connected, NodeLost(why))
         _fail(self._started, NodeLost(why))
         for waiter in self._writes.values():
             _resolve(waiter, why)

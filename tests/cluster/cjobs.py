@@ -20,3 +20,11 @@ def word_reduce(iter, params):
         yield word, sum(counts)
 
 
+
+
+def busy_map(line, params):
+    """Writes its pid to ``params["pidfile"]``, then sleeps ``params["sleep"]`` seconds."""
+    with open(params["pidfile"], "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(params["sleep"])
+    yield line, 1

@@ -152,6 +152,34 @@ def _node_events(master, name, node):
         return [e[2] for e in json.load(r) if e[1] == node]
 
 
+def test_master_death_ends_its_attempts_on_the_nodes(cluster, tmp_path):
+    """SIGKILL of the master while a worker on a node is busy in user code: the node ends the
+    attempt (its relay closed), no orphan is left."""
+    import signal
+    pidfile = tmp_path / "busy.pid"
+    Job().run(input=["raw://x"], map=cjobs.busy_map, params={"pidfile": str(pidfile), "sleep": 120})
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    os.killpg(cluster.master.proc.pid, signal.SIGKILL)
+    cluster.master.proc.wait()
+    deadline = time.monotonic() + 15
+    while _running(pid):
+        assert time.monotonic() < deadline, "the worker outlived its master"
+        time.sleep(0.05)
+    assert all(proc.poll() is None for proc in cluster.nodes.values())     # the nodes stay up
+
+
+def _running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_master_restart_nodes_rejoin(cluster):
     cluster.stop_master()
     cluster.start_master()
