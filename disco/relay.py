@@ -19,8 +19,9 @@ group when the master goes away.
 """
 import json
 
-RELAY_PATH = "/disco/node/relay/"
-JOBPACK_PATH = "/disco/node/jobpack/"
+NODE_PREFIX = "/disco/node/"     # authorized by one-use attempt tokens, not DISCO_AUTH_TOKEN
+RELAY_PATH = NODE_PREFIX + "relay/"
+JOBPACK_PATH = NODE_PREFIX + "jobpack/"
 
 
 def control(kind, value, **fields):

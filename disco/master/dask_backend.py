@@ -77,6 +77,7 @@ class DaskBackend(NodeBackend):
         self.bind = settings["DISCO_MASTER_BIND"]
         self.dask_port = int(settings["DISCO_DASK_PORT"])
         self.external = settings["DISCO_DASK_SCHEDULER"] or None
+        self.token = settings.get("DISCO_AUTH_TOKEN") or None
         self.scheduler = None
         self.client = None
         self.members = {}         # node name -> Member
@@ -95,7 +96,7 @@ class DaskBackend(NodeBackend):
             address = self.scheduler.address
         self.client = await Client(address, asynchronous=True, name="disco-master")
         await self.client.register_plugin(_Membership())
-        await self.client.register_plugin(DiscoNodePlugin(self.port))
+        await self.client.register_plugin(DiscoNodePlugin(self.port, self.token))
         self.client.subscribe_topic(TOPIC, lambda _event: self._spawn(self.resync()))
         log.info("dask backend: scheduler %s", address)
         await self.resync()

@@ -17,6 +17,7 @@ from disco.master import auth, datafiles, webui
 from disco.master.config import ConfigError
 from disco.master.ddfs import web as ddfs_web
 from disco.master.jobspec import SubmitError
+from disco.relay import NODE_PREFIX
 from disco.master.jsontypes import is_number, is_text, loads
 
 MAX_BODY = 32 * 1024 * 1024
@@ -31,9 +32,15 @@ class BadRequest(Exception):
     """A request the master cannot use (400)."""
 
 
+def _public(path):
+    """Served without DISCO_AUTH_TOKEN: the page assets, and the nodes' relay and job pack
+    routes (authorized by the one-use token of their attempt)."""
+    return webui.is_asset(path) or path.startswith(NODE_PREFIX)
+
+
 def make_app(master):
     """The aiohttp application serving ``master``."""
-    guard = auth.from_settings(master.settings, lambda: master.cluster.config.nodes, webui.is_asset)
+    guard = auth.from_settings(master.settings, lambda: master.cluster.config.nodes, _public)
     app = web.Application(middlewares=[auth.middleware(guard), _errors], client_max_size=MAX_JOBPACK)
     h = _Handlers(master)
     app.add_routes([

@@ -2,7 +2,9 @@
 ``DDFS_DATA`` (Range supported), on ``<host>:<port>`` in a thread with its own event loop, so that
 large transfers never stall the Dask worker's event loop and heartbeats.
 
-Only regular files inside the data roots are served (:func:`disco.master.datafiles.resolve`).
+Only regular files inside the data roots are served (:func:`disco.master.datafiles.resolve`);
+requests pass the checks of :mod:`disco.master.auth` (``guard``: Host, Origin, and the cluster's
+``DISCO_AUTH_TOKEN`` when it has one).
 """
 import asyncio
 import logging
@@ -10,12 +12,12 @@ import threading
 
 from aiohttp import web
 
-from disco.master import datafiles
+from disco.master import auth, datafiles
 
 log = logging.getLogger("disco.node")
 
 
-def make_app(disco_data, ddfs_data):
+def make_app(disco_data, ddfs_data, guard):
     def serving(root):
         async def handler(request):
             try:
@@ -30,7 +32,7 @@ def make_app(disco_data, ddfs_data):
     async def not_found(request):
         raise web.HTTPNotFound(text="not found")
 
-    app = web.Application()
+    app = web.Application(middlewares=[auth.middleware(guard)])
     app.add_routes([web.get("/disco/{path:.*}", serving(disco_data), allow_head=False),
                     web.get("/ddfs/{path:.*}", serving(ddfs_data), allow_head=False),
                     web.route("*", "/{tail:.*}", not_found)])
@@ -41,8 +43,8 @@ class DataServer:
     """The data server of one node; :meth:`start` blocks until it listens (raises OSError if it
     cannot bind), :meth:`stop` ends it."""
 
-    def __init__(self, host, port, disco_data, ddfs_data):
-        self.host, self.port = host, port
+    def __init__(self, host, port, disco_data, ddfs_data, guard):
+        self.host, self.port, self.guard = host, port, guard
         self.disco_data, self.ddfs_data = disco_data, ddfs_data
         self._loop = None
         self._thread = None
@@ -55,7 +57,8 @@ class DataServer:
         def run():
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
-            runner = web.AppRunner(make_app(self.disco_data, self.ddfs_data), access_log=None)
+            runner = web.AppRunner(make_app(self.disco_data, self.ddfs_data, self.guard),
+                                   access_log=None)
             try:
                 loop.run_until_complete(runner.setup())
                 loop.run_until_complete(web.TCPSite(runner, self.host, self.port).start())

@@ -11,6 +11,7 @@ import sys
 
 from distributed import WorkerPlugin
 
+from disco.master import auth
 from disco.master.names import job_dir
 from disco.node.dataserver import DataServer
 from disco.settings import DiscoSettings
@@ -24,6 +25,7 @@ class NodeState:
 
     def __init__(self, name, host, port, settings):
         self.name, self.host, self.port = name, host, port
+        self.guard = auth.from_settings(settings, lambda: (self.name, self.host))
         self.disco_data = os.path.abspath(settings["DISCO_DATA"])
         self.ddfs_data = os.path.abspath(settings["DDFS_DATA"])
         self.locks = {}           # job name -> lock serialising the job home's unpacking
@@ -41,7 +43,7 @@ class NodeState:
         for path in (self.node_dir(), os.path.join(self.ddfs_data, self.name)):
             os.makedirs(path, exist_ok=True)
         try:
-            self.server = DataServer(self.host, self.port, self.disco_data, self.ddfs_data)
+            self.server = DataServer(self.host, self.port, self.disco_data, self.ddfs_data, self.guard)
             self.server.start()
         except OSError as e:
             self.server = None
@@ -54,8 +56,9 @@ class NodeState:
             self.server.stop()
 
 
-def node_state(worker, port=None):
-    """The :class:`NodeState` of the Dask worker ``worker`` (created and started on first use)."""
+def node_state(worker, port=None, token=None):
+    """The :class:`NodeState` of the Dask worker ``worker`` (created and started on first use);
+    ``token``: the cluster's DISCO_AUTH_TOKEN, given by the master."""
     state = _NODES.get(str(worker.name))
     if state is None:
         settings = DiscoSettings()
@@ -63,19 +66,22 @@ def node_state(worker, port=None):
         state = NodeState(str(worker.name), host, int(port or settings["DISCO_PORT"]), settings)
         state.start()
         _NODES[state.name] = state
+    if token:
+        state.guard.token = token.encode("utf-8")
     return state
 
 
 class DiscoNodePlugin(WorkerPlugin):
-    """Installed on every worker of the cluster by the master: serve data on ``port``."""
+    """Installed on every worker of the cluster by the master: serve data on ``port``, with the
+    cluster's access ``token`` (None: the node's own DISCO_AUTH_TOKEN, if any)."""
 
     name = "disco-node"
 
-    def __init__(self, port):
-        self.port = port
+    def __init__(self, port, token=None):
+        self.port, self.token = port, token
 
     def setup(self, worker):
-        node_state(worker, self.port)
+        node_state(worker, self.port, self.token)
 
     def teardown(self, worker):
         """The worker is closing (a plugin registered again under this name is set up anew

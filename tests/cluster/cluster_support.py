@@ -68,7 +68,10 @@ class Cluster:
         proc.wait(30)
 
     def nodeinfo(self):
-        with urllib.request.urlopen(self.master.url + "/disco/ctrl/nodeinfo", timeout=30) as r:
+        token = self.settings.get("DISCO_AUTH_TOKEN")
+        request = urllib.request.Request(self.master.url + "/disco/ctrl/nodeinfo",
+                                         headers={"Authorization": "Bearer " + token} if token else {})
+        with urllib.request.urlopen(request, timeout=30) as r:
             return json.load(r)
 
     def wait_for(self, predicate, what, timeout=60):

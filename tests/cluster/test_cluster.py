@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from types import SimpleNamespace
 
@@ -229,3 +230,22 @@ def test_existing_dask_scheduler_and_plain_dask_workers(tmp_path, monkeypatch):
         cluster.stop()
         scheduler.terminate()
         scheduler.wait(30)
+
+
+def test_access_token_guards_master_and_node_data(tmp_path, monkeypatch):
+    """With DISCO_AUTH_TOKEN the nodes get the token from the master: their data servers refuse
+    requests without it, workers and clients that have it read across nodes."""
+    cluster = start_cluster(tmp_path, monkeypatch, nodes=(2, 3), DISCO_AUTH_TOKEN="s3cret")
+    try:
+        monkeypatch.setenv("DISCO_AUTH_TOKEN", "s3cret")
+        job, results = word_count(LINES[:20])
+        assert results == sorted(collections.Counter(w for l in LINES[:20] for w in l.split()).items())
+        index = job.results()[1][0][0]
+        url = "http://%s:%d/disco/%s" % (hosts_of([index]).pop(), cluster.port, index.split("/disco/", 1)[1])
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret"})
+        assert urllib.request.urlopen(request, timeout=10).read()
+    finally:
+        cluster.stop()
