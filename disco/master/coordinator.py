@@ -15,9 +15,12 @@ inputs point to its new output, and a consumer that failed for want of it is ret
 is there, without counting a failure. A producer re-run more than ``max_failure_rate`` times kills
 the job.
 
-A task that fails recoverably is retried after ``min(n, 60) + random(0..30)`` times
-``retry_base`` seconds (``DISCO_RETRY_BASE``, default 1) avoiding the nodes where it failed; more
-than ``max_failure_rate`` failures, or one fatal failure, kill the job.
+A task that fails recoverably for the n-th time is retried after ``min(n, 60) + random(0..min(n,
+30))`` times ``retry_base`` seconds (``DISCO_RETRY_BASE``, default 1), avoiding the nodes where it
+failed: the spread grows with the failures, reaching the original Disco's 30 from the 30th on
+(Disco 0.5 waits ``n + random(0..30)`` seconds on paper, but its unseeded Erlang random made it a
+constant 13.3 s; 1-2 s for a first failure retries sooner). More than ``max_failure_rate``
+failures, or one fatal failure, kill the job.
 """
 import asyncio
 import random
@@ -28,7 +31,7 @@ from disco.master.ddfs.errors import DDFSError
 from disco.master.jobinputs import InputError, job_outputs
 from disco.master.model import Task
 from disco.master.outputs import DirOutput, url_host
-from disco.master.names import duration, ordinal
+from disco.master.names import duration
 from disco.master.stages import StageRun
 
 
@@ -218,9 +221,10 @@ class Coordinator:
             raise JobFailed("Task %s failed %d times. At most %d failures are allowed."
                             % (task.name, task.failures, allowed))
         base = self.s.retry_base
-        delay = min(task.failures, 60) * base + random.uniform(0, 30 * base)
-        self.event("Task %s failed on %s, %s failures so far. Sleeping %.3g seconds before retrying."
-                   % (task.name, node, ordinal(task.failures), delay))
+        n = task.failures
+        delay = min(n, 60) * base + random.uniform(0, min(n, 30) * base)
+        self.event("Task %s failed on %s (%d failure%s so far); retrying in %.3g s"
+                   % (task.name, node, n, "" if n == 1 else "s", delay))
         await asyncio.sleep(delay)
 
 

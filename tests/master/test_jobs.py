@@ -58,7 +58,9 @@ def test_retry_after_transient_error(master, tmp_path):
     assert status == "ready" and read_results(master, results) == ["apple"]
     events = messages(master, name)
     assert "WARNING: [map:0] transient failure" in events
-    assert any(e.startswith("Task map:0 failed on localhost, 1st failures so far. Sleeping ") for e in events)
+    retries = [e for e in events if e.startswith("Task map:0 failed on localhost (1 failure so far); retrying in ")]
+    assert len(retries) == 1
+    assert 0.01 <= float(retries[0].rsplit(" ", 2)[1]) <= 0.02      # (1 + random(0..1)) x DISCO_RETRY_BASE
     assert events.count("map:0 assigned to localhost") == 2
     assert get_json(master, "/disco/ctrl/jobinfo?name=" + name)["pipeline"] == [["map", 0, 0, 0, 1, 1]]
 
