@@ -53,6 +53,7 @@ class NodeBackend:
     """The interface every backend implements."""
 
     name = ""
+    remote_data = False     # True: each node keeps its DDFS data on its own disk (data_server)
 
     async def start(self, on_change):
         """Start serving nodes; call ``on_change(lost)`` whenever the set of connected nodes
@@ -97,6 +98,15 @@ class NodeBackend:
     def disk_usage(self, node):
         """``(free KiB, used KiB)`` of the node's data disk (last known value for remote nodes)."""
         raise NotImplementedError
+
+    def data_server(self, node):
+        """``http://host:port`` of the data server of a connected node that keeps its own DDFS
+        data (``remote_data``), else None."""
+        return None
+
+    def data_headers(self):
+        """Headers that the master's DDFS requests to the nodes' data servers carry."""
+        return {}
 
 
 class LocalProcess(WorkerProcess):

@@ -31,6 +31,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from disco.master.backends import NodeBackend, NodeLost, WorkerProcess
 from disco.master.jobhome import JobHomeError
 from disco.node.attempt import run_attempt
+from disco.node.ddfsnode import MASTER_KEY_HEADER
 from disco.node.plugin import DiscoNodePlugin, node_facts, remove_job_data, versions
 from disco.relay import JOBPACK_PATH, RELAY_PATH, control, parse
 
@@ -70,6 +71,7 @@ class Member:
 
 class DaskBackend(NodeBackend):
     name = "dask"
+    remote_data = True
 
     def __init__(self, settings, master_url, port):
         self.master_url = master_url
@@ -85,6 +87,7 @@ class DaskBackend(NodeBackend):
         self._on_change = None
         self._tasks = set()
         self._resyncing = asyncio.Lock()
+        self.master_key = secrets.token_urlsafe(24)   # nodes' DDFS API: the master's requests only
 
     # membership
     async def start(self, on_change):
@@ -149,7 +152,8 @@ class DaskBackend(NodeBackend):
         else:
             try:
                 facts = await asyncio.wait_for(
-                    self.client.run(node_facts, port=self.port, workers=[address]), 30)
+                    self.client.run(node_facts, port=self.port, master_key=self.master_key,
+                                    workers=[address]), 30)
                 member.facts = facts[address]
                 member.refused = self._refusal(member.facts)
             except Exception as e:
@@ -195,6 +199,15 @@ class DaskBackend(NodeBackend):
     def disk_usage(self, node):
         member = self.members.get(node)
         return tuple(member.facts.get("disk", (0, 0))) if member else (0, 0)
+
+    def data_server(self, node):
+        member = self.members.get(node)
+        if member is None or member.refused or not member.facts:
+            return None
+        return "http://%s:%d" % (member.facts["host"], member.facts["port"])
+
+    def data_headers(self):
+        return {MASTER_KEY_HEADER: self.master_key}
 
     async def stop(self):
         for proc in list(self.attempts.values()):

@@ -34,7 +34,7 @@ class Master:
             if self.backend.name == "local" else []
         self.cluster = Cluster(ConfigFile(settings["DISCO_MASTER_CONFIG"], default_table), self.registry,
                                self.scheduler, self.backend, int(settings["DISCO_MAX_FAILURE_RATE"]))
-        self.ddfs = DDFSMaster(settings, self.url, lambda: self.cluster.config)
+        self.ddfs = DDFSMaster(settings, self.url, lambda: self.cluster.config, self.backend)
         self.host = WorkerHost(self.backend, self.events, ClusterInfo(
             self.url, port, int(settings["DDFS_PUT_PORT"]), str(settings.get("DISCO_AUTH_TOKEN") or "")))
         services = Services(self.registry, self.events, self.scheduler, self.host, self.cluster,
@@ -50,6 +50,7 @@ class Master:
     def _nodes_changed(self, lost=()):
         """The backend's nodes changed; the nodes in ``lost`` left with their data."""
         self.cluster.nodes_changed()
+        self.ddfs.nodes_changed()
         for node in lost:
             self.jobs.node_lost(node)
 

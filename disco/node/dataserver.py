@@ -1,6 +1,7 @@
 """A node's data server: ``GET /disco/<path>`` from ``DISCO_DATA`` and ``GET /ddfs/<path>`` from
-``DDFS_DATA`` (Range supported), on ``<host>:<port>`` in a thread with its own event loop, so that
-large transfers never stall the Dask worker's event loop and heartbeats.
+``DDFS_DATA`` (Range supported), and the DDFS writes and listings of :mod:`disco.node.ddfsnode`,
+on ``<host>:<port>`` in a thread with its own event loop, so that large transfers never stall the
+Dask worker's event loop and heartbeats.
 
 Only regular files inside the data roots are served (:func:`disco.master.datafiles.resolve`);
 requests pass the checks of :mod:`disco.master.auth` (``guard``: Host, Origin, and the cluster's
@@ -13,11 +14,12 @@ import threading
 from aiohttp import web
 
 from disco.master import auth, datafiles
+from disco.node import ddfsnode
 
 log = logging.getLogger("disco.node")
 
 
-def make_app(disco_data, ddfs_data, guard):
+def make_app(disco_data, ddfs_data, guard, name, self_url, key=lambda: None):
     def serving(root):
         async def handler(request):
             try:
@@ -26,6 +28,8 @@ def make_app(disco_data, ddfs_data, guard):
                 raise web.HTTPForbidden(text="forbidden") from None
             except (FileNotFoundError, UnicodeError, ValueError):
                 raise web.HTTPNotFound(text="not found") from None
+            if root == ddfs_data and ddfsnode.is_tag_file(root, path):
+                raise web.HTTPForbidden(text="tag files are read through the master's /ddfs/tag/<tag>")
             return web.FileResponse(path)
         return handler
 
@@ -33,18 +37,24 @@ def make_app(disco_data, ddfs_data, guard):
         raise web.HTTPNotFound(text="not found")
 
     app = web.Application(middlewares=[auth.middleware(guard)])
-    app.add_routes([web.get("/disco/{path:.*}", serving(disco_data), allow_head=False),
+    app.add_routes([*ddfsnode.routes(name, ddfs_data, disco_data, self_url, lambda: _bearer(guard), key),
+                    web.get("/disco/{path:.*}", serving(disco_data), allow_head=False),
                     web.get("/ddfs/{path:.*}", serving(ddfs_data), allow_head=False),
                     web.route("*", "/{tail:.*}", not_found)])
     return app
+
+
+def _bearer(guard):
+    """The headers of the node's own requests to its peers: the cluster's token, if any."""
+    return {"Authorization": "Bearer " + guard.token.decode("utf-8")} if guard.token else {}
 
 
 class DataServer:
     """The data server of one node; :meth:`start` blocks until it listens (raises OSError if it
     cannot bind), :meth:`stop` ends it."""
 
-    def __init__(self, host, port, disco_data, ddfs_data, guard):
-        self.host, self.port, self.guard = host, port, guard
+    def __init__(self, host, port, disco_data, ddfs_data, guard, name, key=lambda: None):
+        self.host, self.port, self.guard, self.name, self.key = host, port, guard, name, key
         self.disco_data, self.ddfs_data = disco_data, ddfs_data
         self._loop = None
         self._thread = None
@@ -57,7 +67,8 @@ class DataServer:
         def run():
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
-            runner = web.AppRunner(make_app(self.disco_data, self.ddfs_data, self.guard),
+            runner = web.AppRunner(make_app(self.disco_data, self.ddfs_data, self.guard, self.name,
+                                            "http://%s:%d" % (self.host, self.port), self.key),
                                    access_log=None)
             try:
                 loop.run_until_complete(runner.setup())

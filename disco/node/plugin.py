@@ -26,6 +26,7 @@ class NodeState:
     def __init__(self, name, host, port, settings):
         self.name, self.host, self.port = name, host, port
         self.guard = auth.from_settings(settings, lambda: (self.name, self.host))
+        self.master_key = None    # the current master's key for the node's DDFS API (node_facts)
         self.disco_data = os.path.abspath(settings["DISCO_DATA"])
         self.ddfs_data = os.path.abspath(settings["DDFS_DATA"])
         self.locks = {}           # job name -> lock serialising the job home's unpacking
@@ -43,7 +44,8 @@ class NodeState:
         for path in (self.node_dir(), os.path.join(self.ddfs_data, self.name)):
             os.makedirs(path, exist_ok=True)
         try:
-            self.server = DataServer(self.host, self.port, self.disco_data, self.ddfs_data, self.guard)
+            self.server = DataServer(self.host, self.port, self.disco_data, self.ddfs_data, self.guard,
+                                     self.name, lambda: self.master_key)
             self.server.start()
         except OSError as e:
             self.server = None
@@ -97,9 +99,12 @@ def versions():
     return importlib.metadata.version("disco"), "%d.%d" % sys.version_info[:2]
 
 
-def node_facts(dask_worker, port):
-    """What the master needs to know of a node (run with ``Client.run`` on it)."""
+def node_facts(dask_worker, port, master_key=None):
+    """What the master needs to know of a node (run with ``Client.run`` on it); ``master_key``:
+    the secret the master's DDFS requests to this node carry (``disco.node.ddfsnode``)."""
     state = node_state(dask_worker, port)
+    if master_key:
+        state.master_key = master_key
     usage = shutil.disk_usage(state.node_dir())
     disco, python = versions()
     return {"name": state.name, "disco": disco, "python": python, "host": state.host,

@@ -67,10 +67,12 @@ class Cluster:
         os.killpg(proc.pid, signum)
         proc.wait(30)
 
-    def nodeinfo(self):
+    def headers(self):
         token = self.settings.get("DISCO_AUTH_TOKEN")
-        request = urllib.request.Request(self.master.url + "/disco/ctrl/nodeinfo",
-                                         headers={"Authorization": "Bearer " + token} if token else {})
+        return {"Authorization": "Bearer " + token} if token else {}
+
+    def nodeinfo(self):
+        request = urllib.request.Request(self.master.url + "/disco/ctrl/nodeinfo", headers=self.headers())
         with urllib.request.urlopen(request, timeout=30) as r:
             return json.load(r)
 

@@ -1,18 +1,18 @@
 """Blob placement and upload (``new_blob`` and PUT in docs/http-api.md#ddfs; docs/ddfs.md).
 
 ``new_blob(prefix)`` names a new blob ``<prefix>$<TS>`` and picks ``K`` writable nodes for it
-(``include`` nodes first, never ``exclude`` nodes). One process serves every local node, so the
-PUT URLs it returns point at the master itself: ``<master>/ddfs/put/<node>/<prefix>$<TS>``.
-``receive`` stores such an upload atomically (``volumes`` module doc) and returns the blob's
-``disco://`` URL; an upload that breaks off leaves no blob.
+(``include`` nodes first, never ``exclude`` nodes). The PUT URLs it returns are
+``<server>/ddfs/put/<node>/<prefix>$<TS>``: the server is the master itself for local nodes
+(one process serves them all; ``receive`` stores the upload) and the node's own data server for
+remote ones (the dask backend: uploads go straight to the nodes). Either stores the upload
+atomically (``volumes`` module doc) and returns the blob's ``disco://`` URL; an upload that
+breaks off leaves no blob.
 """
 import asyncio
 
 from disco.master.ddfs.errors import Conflict, DDFSError, Forbidden, NotFound
 from disco.master.ddfs.names import blob_prefix, valid_name, valid_object
-from disco.master.ddfs.volumes import commit, remove
-
-WRITE_BUFFER = 1 << 20
+from disco.master.ddfs.volumes import receive
 
 
 class BlobStore:
@@ -38,7 +38,7 @@ class BlobStore:
         if len(chosen) < k:
             raise Forbidden("Not enough nodes for replicas.")
         obj = "%s$%s" % (blob_prefix(prefix), self.clock())
-        return ["%s/ddfs/put/%s/%s" % (self.base, node, obj) for node in chosen]
+        return [self.nodes.store(node).put_url(self.base, obj) for node in chosen]
 
     async def receive(self, node, obj, chunks):
         """Store the upload of blob ``obj`` on ``node`` (``chunks``: async iterator of bytes);
@@ -48,28 +48,17 @@ class BlobStore:
         if not valid_object(obj):
             raise Forbidden("Invalid blob name.")
         store = self.nodes.store(node)
-        if await asyncio.to_thread(store.find, "blob", obj):
-            raise Conflict("File exists")
-        vol, partial, final = await asyncio.to_thread(store.partial, "blob", obj, self.clock())
-        f = open(partial, "wb")
+        if store.remote:
+            raise Forbidden("Node %s stores its own blobs: PUT them to its data server." % node)
         try:
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                if len(buffer) >= WRITE_BUFFER:
-                    data, buffer = buffer, bytearray()
-                    await asyncio.to_thread(f.write, data)
-            await asyncio.to_thread(_finish, f, buffer, partial, final)
+            return await receive(store, "blob", obj, chunks, self.clock())
         except FileExistsError:
             raise Conflict("File exists") from None
-        finally:
-            f.close()
-            remove(partial)
-        return store.url("blob", vol, obj)
 
-    async def store_file(self, path, prefix, prefer=()):
-        """Copy the local file ``path`` in as a new blob ``prefix`` on up to
-        ``DDFS_BLOB_REPLICAS`` writable nodes (``prefer`` nodes first); its replica URLs."""
+    async def store_file(self, source, prefix, prefer=()):
+        """Copy ``source`` in as a new blob ``prefix`` on up to ``DDFS_BLOB_REPLICAS`` writable
+        nodes (``prefer`` nodes first); its replica URLs. ``source`` is what the nodes' stores
+        copy from: a local file for local nodes, an ``http://`` URL for remote ones."""
         writable = self.nodes.writable()
         first = [n for n in prefer if n in writable][:self.replicas]
         others = [n for n in writable if n not in first]
@@ -78,10 +67,5 @@ class BlobStore:
             raise DDFSError("No DDFS node takes writes")
         ts = self.clock()
         obj = "%s$%s" % (blob_prefix(prefix), ts)
-        copies = (asyncio.to_thread(self.nodes.store(n).copy_in, "blob", obj, path, ts) for n in chosen)
+        copies = (asyncio.to_thread(self.nodes.store(n).copy_in, "blob", obj, source, ts) for n in chosen)
         return list(await asyncio.gather(*copies))
-
-
-def _finish(f, data, partial, final):
-    f.write(data)
-    commit(f, partial, final)

@@ -9,8 +9,10 @@ the initial wait is still on. A run goes through these phases (``status``):
   days, and bring the tag store's view of the nodes up to date (a removed data directory is
   noticed here);
 * ``rr_blobs``: give every referenced blob ``DDFS_BLOB_REPLICAS`` replicas on nodes that are not
-  GC-blacklisted, copying from a surviving replica; replicas on GC-blacklisted nodes do not count,
-  so their data moves off them;
+  GC-blacklisted, copying from a surviving readable replica (a remote node fetches it from its
+  peer: the data never passes through the master); replicas on GC-blacklisted nodes do not count,
+  so their data moves off them; replicas on a node that is away count until its grace period
+  ends (``Nodes``), then the node's data counts as lost;
 * ``rr_tags``: write a new version of every tag whose URLs changed (replicas added, lost or moved
   off GC-blacklisted nodes) or that has fewer than ``DDFS_TAG_REPLICAS`` replicas on nodes that
   are not GC-blacklisted.
@@ -24,7 +26,8 @@ import logging
 import time
 
 from disco.master.ddfs.errors import DDFSError
-from disco.master.ddfs.gcmap import Snapshot, blob_object, collect, referenced
+from disco.master.ddfs.gcmap import Snapshot, blob_object, claimed, collect, referenced
+from disco.master.ddfs.remote import AWAY
 from disco.master.names import timestamp
 
 INTERVAL = 24 * 3600
@@ -106,7 +109,9 @@ class GC:
             await self.tags.purge_deleted(now - DELETED_AGE)
             self.tags.merge(found)
             self._phase("rr_blobs")
-            locations = await asyncio.to_thread(self._replicate_blobs, snapshot, live_blobs)
+            away = {n for n in self.nodes.all() if self.nodes.presence(n) == AWAY}
+            locations = await asyncio.to_thread(self._replicate_blobs, snapshot, live_blobs,
+                                                claimed(live.values(), away) if away else {})
             self._phase("rr_blobs_wait")
             self._phase("rr_tags")
             await self._replicate_tags(live, locations)
@@ -117,32 +122,39 @@ class GC:
         finally:
             self.status = ""
 
-    def _replicate_blobs(self, snapshot, live_blobs):
+    def _replicate_blobs(self, snapshot, live_blobs, claimed):
         """``{object: {node: url}}`` of every referenced blob that has a replica, after copying
-        those short of replicas on nodes that are not GC-blacklisted."""
+        those short of replicas on nodes that are not GC-blacklisted. ``claimed``: the replicas
+        (``{object: {node: url}}``) that tags name on nodes that are away, which count too."""
         barred, configured = set(self.nodes.gc_blacklist()), set(self.nodes.all())
         writable = self.nodes.writable()
         locations = {}
         for obj in live_blobs:
-            have = [n for n in snapshot.blobs.get(obj, {}) if n in configured]
+            listed = snapshot.blobs.get(obj, {})
+            have = [n for n in listed if n in configured]
+            have += [n for n in claimed.get(obj, {}) if n in configured and n not in listed]
             if not have:
                 continue
             good = [n for n in have if n not in barred]
-            source = snapshot.blobs[obj][(good or have)[0]].path
+            readable = [n for n in good + have if n in listed and self.nodes.readable(n)]
             others = [n for n in writable if n not in have]
-            for node in self.nodes.choose(self.blob_replicas - len(good), others):
-                try:
-                    self.nodes.store(node).copy_in("blob", obj, source, self.clock())
-                    have.append(node)
-                except OSError as e:
-                    log.warning("DDFS GC: cannot copy %s to %s: %s", obj, node, e)
-            locations[obj] = {n: url for n in have if (url := self._blob_url(n, obj))}
+            wanted = self.blob_replicas - len(good)
+            if readable and wanted > 0:
+                source = self.nodes.store(readable[0]).source(snapshot.blobs[obj][readable[0]].path)
+                for node in self.nodes.choose(wanted, others):
+                    try:
+                        self.nodes.store(node).copy_in("blob", obj, source, self.clock())
+                        have.append(node)
+                    except OSError as e:
+                        log.warning("DDFS GC: cannot copy %s to %s: %s", obj, node, e)
+            locations[obj] = {n: url for n in have
+                              if (url := self._blob_url(n, obj) or claimed.get(obj, {}).get(n))}
         return locations
 
     def _blob_url(self, node, obj):
         store = self.nodes.store(node)
-        found = store.find("blob", obj)
-        return store.url("blob", found[0], obj) if found else None
+        vol = store.locate("blob", obj)
+        return store.url("blob", vol, obj) if vol else None
 
     async def _replicate_tags(self, live, locations):
         barred = set(self.nodes.gc_blacklist())

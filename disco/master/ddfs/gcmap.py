@@ -1,4 +1,5 @@
-"""What DDFS garbage collection finds and deletes (docs/ddfs.md), as plain functions over files.
+"""What DDFS garbage collection finds and deletes (docs/ddfs.md), as plain functions over the
+nodes' files (deleted through their stores: local or remote).
 
 A :class:`Snapshot` lists every tag version, blob replica and partial file on the nodes.
 :func:`collect` deletes from it what nobody needs: partial files older than a day, tag versions
@@ -10,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 
 from disco.master.ddfs.names import object_age, split_object, valid_object
-from disco.master.ddfs.volumes import PARTIAL, remove
+from disco.master.ddfs.volumes import PARTIAL
+from disco.master.outputs import url_host
 
 PARTIAL_AGE = 24 * 3600
 ORPHAN_AGE = 5 * 24 * 3600
@@ -19,10 +21,16 @@ STAT_KEYS = ("Tags kept", "Tags deleted", "Blobs kept", "Blobs deleted")
 
 @dataclass
 class File:
+    """A file of ``store`` (the node's NodeStore or RemoteStore) at ``path`` (as its ``scan``
+    gives it)."""
     node: str
     path: str
     size: int
     mtime: float
+    store: object = None
+
+    def remove(self, paranoid=False):
+        self.store.remove_file(self.path, paranoid)
 
 
 @dataclass
@@ -42,7 +50,7 @@ class Snapshot:
             store = nodes.store(node)
             for kind in ("tag", "blob"):
                 for obj, path, size, mtime in store.scan(kind):
-                    entry = File(node, path, size, mtime)
+                    entry = File(node, path, size, mtime, store)
                     if obj.startswith(PARTIAL):
                         snapshot.partials.append(entry)
                     elif obj.startswith("!"):
@@ -67,6 +75,19 @@ def referenced(tags):
     return {obj for tag in tags for reps in tag["urls"] for obj in map(blob_object, reps) if obj}
 
 
+def claimed(tags, nodes):
+    """``{object: {node: url}}`` of the blob replicas on ``nodes`` that the tag objects ``tags``
+    name (what the master knows of nodes it cannot list: those that are away)."""
+    found = collections.defaultdict(dict)
+    for tag in tags:
+        for reps in tag["urls"]:
+            for url in reps:
+                obj, host = blob_object(url), url_host(url)
+                if obj and host in nodes:
+                    found[obj][host] = url
+    return found
+
+
 def collect(snapshot, live_blobs, deleted_tags, now, paranoid=False):
     """Delete the unneeded files of ``snapshot`` (see the module doc); ``live_blobs`` are the
     referenced blob objects, ``deleted_tags`` the names in ``+deleted``. Returns ``(stats,
@@ -79,14 +100,14 @@ def collect(snapshot, live_blobs, deleted_tags, now, paranoid=False):
 
     for entry in snapshot.partials:
         if now - entry.mtime > PARTIAL_AGE:
-            remove(entry.path, paranoid)
+            entry.remove(paranoid)
     found = {}
     for name, versions in snapshot.tags.items():
         newest = max(object_age(os.path.basename(v.path)) for v in versions)
         for entry in versions:
             obj = os.path.basename(entry.path)
             if name in deleted_tags or object_age(obj) != newest:
-                remove(entry.path, paranoid)
+                entry.remove(paranoid)
                 count("Tags deleted", entry)
             else:
                 found.setdefault(name, {})[entry.node] = obj
@@ -96,6 +117,6 @@ def collect(snapshot, live_blobs, deleted_tags, now, paranoid=False):
             if obj in live_blobs or now - entry.mtime <= ORPHAN_AGE:
                 count("Blobs kept", entry)
             else:
-                remove(entry.path, paranoid)
+                entry.remove(paranoid)
                 count("Blobs deleted", entry)
     return stats, found

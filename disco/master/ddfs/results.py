@@ -1,8 +1,8 @@
 """Saving a job's results in DDFS (docs/master.md#saving-results).
 
-Every local file listed in the index files of the last stage's outputs is copied into DDFS as a
+Every data file listed in the index files of the last stage's outputs is copied into DDFS as a
 blob named ``<job>:<taskid>:<runid>:<file>`` (made safe) with ``DDFS_BLOB_REPLICAS`` replicas,
-the node that holds the file first; outputs that are URLs already are kept as they are. All of
+the node that holds the file first (remote nodes fetch it from that node's data server); outputs that are URLs already are kept as they are. All of
 them become the URL list of the tag ``disco:results:<job>``, and the job's results are
 ``["tag://disco:results:<job>"]``.
 """
@@ -10,7 +10,7 @@ import os
 import re
 
 from disco.master.ddfs.errors import DDFSError
-from disco.layout import index_entries, local_path
+from disco.layout import index_entries, locate
 from disco.master.jobinputs import InputError, read_index
 from disco.master.outputs import DirOutput, url_host
 from disco.util import safe_name
@@ -39,14 +39,25 @@ async def save_results(ddfs, jobname, outputs, data_roots, port):
         except ValueError as e:
             raise DDFSError("malformed index file %s: %s" % (output.url, e)) from None
         for _label, url, _size in entries:
-            path = local_path(url.split("://", 1)[-1].partition("/")[2], data_roots)
-            if path is None or not os.path.isfile(path):
-                raise DDFSError("cannot save %s in DDFS: not a local file" % url)
-            prefix = safe_name("%s:%s:%s:%s" % (jobname, taskid, runid, os.path.basename(path)))
+            source = _source(ddfs, url, data_roots, port)
+            prefix = safe_name("%s:%s:%s:%s" % (jobname, taskid, runid, source.rsplit("/", 1)[-1]))
             try:
-                sets.append(await ddfs.blobs.store_file(path, prefix, prefer=[url_host(url)]))
+                sets.append(await ddfs.blobs.store_file(source, prefix, prefer=[url_host(url)]))
             except OSError as e:
                 raise DDFSError("cannot save %s in DDFS: %s" % (url, e)) from None
     name = RESULTS_TAG % jobname
     await ddfs.tags.put_urls(name, sets)
     return ["tag://" + name]
+
+
+def _source(ddfs, url, data_roots, port):
+    """What the nodes' stores copy the output ``url`` from: its local file (local nodes), or its
+    ``http://`` URL on the node that holds it (remote nodes fetch it from there)."""
+    local, http = locate(url, data_roots, port)
+    if ddfs.nodes.remote:
+        if local is None:
+            raise DDFSError("cannot save %s in DDFS: not a node's data file" % url)
+        return http
+    if local is None or not os.path.isfile(local):
+        raise DDFSError("cannot save %s in DDFS: not a local file" % url)
+    return local

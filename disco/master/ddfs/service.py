@@ -1,10 +1,15 @@
 """The master's DDFS: nodes, tags, blobs and GC wired from the settings (docs/http-api.md#ddfs, docs/ddfs.md).
 
-Settings: ``DDFS_DATA`` (node ``N`` keeps its data in ``DDFS_DATA/N/``), ``DDFS_BLOB_REPLICAS``,
+Settings: ``DDFS_DATA`` (node ``N`` keeps its data in ``DDFS_DATA/N/``, on the node's own disk when
+the backend serves it remotely), ``DISCO_NODE_GRACE``, ``DDFS_BLOB_REPLICAS``,
 ``DDFS_TAG_REPLICAS``, ``DDFS_TAG_MIN_REPLICAS``, ``DDFS_SPACE_AWARE``, ``DDFS_ABSOLUTE_SPACE``,
 ``DDFS_PARANOID_DELETE``, ``DDFS_GC_INITIAL_WAIT`` (minutes, may be fractional; default 5).
 Create it inside the running event loop (the GC timer starts at once).
 """
+import asyncio
+import logging
+
+from disco.master.auth import client_headers
 from disco.master.ddfs import results
 from disco.master.ddfs.blobs import BlobStore
 from disco.master.ddfs.errors import DDFSError
@@ -15,15 +20,19 @@ from disco.master.ddfs.tagstore import TagStore
 
 DEFAULT_GC_INITIAL_WAIT = 5     # minutes
 OOB_TAG = "disco:job:oob:%s"
+log = logging.getLogger("disco.master")
 
 
 class DDFSMaster:
-    """DDFS of a master at ``url`` whose cluster config is ``config()``, per ``settings``."""
+    """DDFS of a master at ``url`` whose cluster config is ``config()``, per ``settings``; its
+    nodes are served by ``backend`` (None: all on this machine)."""
 
-    def __init__(self, settings, url, config):
+    def __init__(self, settings, url, config, backend=None):
         self.clock = Clock()
         self.nodes = Nodes(settings["DDFS_DATA"], config, settings.getbool("DDFS_SPACE_AWARE"),
-                           settings.getbool("DDFS_ABSOLUTE_SPACE"))
+                           settings.getbool("DDFS_ABSOLUTE_SPACE"), backend,
+                           float(settings["DISCO_NODE_GRACE"]), client_headers(settings))
+        self._refreshes = set()
         blob_replicas = int(settings["DDFS_BLOB_REPLICAS"])
         self.tags = TagStore(self.nodes, self.clock, int(settings["DDFS_TAG_REPLICAS"]),
                              int(settings["DDFS_TAG_MIN_REPLICAS"]))
@@ -33,6 +42,21 @@ class DDFSMaster:
                      60 * float(wait or DEFAULT_GC_INITIAL_WAIT), settings.getbool("DDFS_PARANOID_DELETE"))
         self.tags.load()
         self.gc.schedule()
+
+    def nodes_changed(self):
+        """The backend's nodes changed: learn what the remote nodes that joined hold."""
+        for node in self.nodes.changed():
+            task = asyncio.ensure_future(self._refresh(node))
+            self._refreshes.add(task)
+            task.add_done_callback(self._refreshes.discard)
+
+    async def _refresh(self, node):
+        try:
+            found = await asyncio.to_thread(self.nodes.store(node).refresh)
+        except OSError as e:
+            log.warning("DDFS: cannot list the data of node %s: %s", node, e)
+            return
+        self.tags.learn({name: {node: obj} for name, obj in found.items()})
 
     async def save_results(self, jobname, outputs, data_roots, port):
         """See :func:`disco.master.ddfs.results.save_results`."""
@@ -48,4 +72,6 @@ class DDFSMaster:
         return True
 
     async def stop(self):
+        for task in list(self._refreshes):
+            task.cancel()
         await self.gc.stop()

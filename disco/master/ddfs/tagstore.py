@@ -4,8 +4,8 @@ Every change writes a new version ``<tag>$<TS>`` to ``DDFS_TAG_REPLICAS`` writab
 already holding the tag first); it fails, changing nothing, when fewer than
 ``DDFS_TAG_MIN_REPLICAS`` nodes take writes or fewer replicas could be written. Operations on one
 tag are serialised by a per-tag lock. ``locations`` remembers the newest version on each node
-(scanned at start, kept up to date by writes and by GC); a read takes the newest version whose
-file is still there.
+(scanned at start and when a remote node joins, kept up to date by writes and by GC); a read
+takes the newest version whose file is still there, skipping nodes that are away.
 
 Deleting a tag records ``tag://<name>`` in the special tag ``+deleted``; a deleted tag reads as
 missing and is listed nowhere, and creating it again removes it from ``+deleted`` (the new tag
@@ -15,11 +15,11 @@ committed together in one version; each request is answered once that version is
 import asyncio
 import contextlib
 import json
-import os
 import time
 
 from disco.master.ddfs.errors import DDFSError, Forbidden, tag_not_found
 from disco.master.ddfs.names import DELETED, object_age, split_object
+from disco.master.ddfs.remote import AWAY, UP
 from disco.master.ddfs.tagdata import (add_urls, check_read, check_write, del_attr, get_attr,
                                        new_tag, public, set_attr)
 from disco.master.names import timestamp
@@ -66,13 +66,25 @@ class TagStore:
         """Forget versions whose files are gone, then add ``found`` (``{tag: {node: version}}``)."""
         for name, locs in list(self.locations.items()):
             for node, obj in list(locs.items()):
-                if self.nodes.store(node).find("tag", obj) is None:
+                if self.nodes.store(node).locate("tag", obj) is None:
                     del locs[node]
             if not locs:
                 del self.locations[name]
         for name, locs in found.items():
             for node, obj in locs.items():
                 _remember(self.locations, name, node, obj)
+
+    def learn(self, found):
+        """Add the versions ``found`` (``{tag: {node: version}}``) that a node that joined holds;
+        names it lists in ``+deleted`` become deleted."""
+        for name, locs in found.items():
+            for node, obj in locs.items():
+                _remember(self.locations, name, node, obj)
+        if DELETED in found:
+            now = time.time()
+            for reps in (self.read(DELETED) or {}).get("urls", ()):
+                for url in reps[:1]:
+                    self.deleted.setdefault(url[len("tag://"):], now)
 
     def live(self):
         """Names of the tags that exist (not deleted), ``+deleted`` included."""
@@ -86,17 +98,20 @@ class TagStore:
         return sorted(n for n in self.live() if node in self.locations[n])
 
     def read(self, name):
-        """The newest readable version of a live tag, or None."""
+        """The newest readable version of a live tag, or None. A version on a node that is away
+        is skipped (still counted: see ``Nodes``); one that cannot be read is forgotten."""
         if name in self.deleted:
             return None
         locs = self.locations.get(name, {})
         for node, obj in sorted(locs.items(), key=lambda item: object_age(item[1]), reverse=True):
-            found = self.nodes.store(node).find("tag", obj)
-            if found:
+            presence = self.nodes.presence(node)
+            if presence == AWAY:
+                continue
+            data = self.nodes.store(node).read_tag(obj) if presence == UP else None
+            if data is not None:
                 try:
-                    with open(found[1], "rb") as f:
-                        return json.loads(f.read())
-                except (OSError, ValueError):
+                    return json.loads(data)
+                except ValueError:
                     pass
             del locs[node]
         return None
@@ -106,9 +121,9 @@ class TagStore:
         urls = []
         for node, obj in self.locations.get(name, {}).items():
             store = self.nodes.store(node)
-            found = store.find("tag", obj)
-            if found:
-                urls.append(store.url("tag", found[0], obj))
+            vol = store.locate("tag", obj)
+            if vol:
+                urls.append(store.url("tag", vol, obj))
         return urls
 
     @contextlib.asynccontextmanager
@@ -278,9 +293,7 @@ class TagStore:
 
     def _unwrite(self, nodes, obj):
         for node in nodes:
-            found = self.nodes.store(node).find("tag", obj)
-            if found:
-                os.unlink(found[1])
+            self.nodes.store(node).delete("tag", obj)
 
 
 def _remember(locations, name, node, obj):
