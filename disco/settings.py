@@ -50,6 +50,7 @@ class DiscoSettings(dict):
         "DISCO_SETTINGS_FILE": "_settings_file()",
         "DISCO_STREAM_VERSION": "2",
         "DISCO_WORKER_MAX_MEM": "'80%'",
+        "DISCO_WORKER_FORKSERVER": "'on'",
         "DISCO_USER": "_user()",
         "DISCO_JOB_OWNER": "'%s@%s' % (_user(), socket.gethostname())",
         "DISCO_SCHEDULER": "'fair'",

@@ -156,11 +156,14 @@ class LocalBackend(NodeBackend):
 
     name = "local"
 
-    def __init__(self, data_root, ddfs_root, run_dir):
+    def __init__(self, data_root, ddfs_root, run_dir, warm=None):
         self.data_root = data_root
         self.ddfs_root = ddfs_root
         self.run_dir = run_dir
         self._locks = {}   # node -> lock serialising job home unpacking
+        # a disco.master.warmworkers.WarmWorkers forking Python workers (one for all local
+        # nodes: one machine), or None: every worker is executed
+        self.warm = warm
 
     async def start(self, on_change):
         os.makedirs(self.run_dir, exist_ok=True)
@@ -183,20 +186,34 @@ class LocalBackend(NodeBackend):
 
     async def start_attempt(self, node, job, settings):
         home = job_dir(self.node_dir(node), job.name)
-        async with self._locks.setdefault(node, asyncio.Lock()):
-            await asyncio.to_thread(jobhome.unpack, home, job.jobfile, job.worker)
+        if not jobhome.unpacked(home):
+            async with self._locks.setdefault(node, asyncio.Lock()):
+                await asyncio.to_thread(jobhome.unpack, home, job.jobfile, job.worker)
+        env = worker_env(job.jobenvs, settings, self.data_root, self.ddfs_root)
+        if self.warm is not None:
+            proc = await self.warm.start_attempt(home, job.worker, env, self.data_root, self.ddfs_root)
+            if proc is not None:
+                proc.record = self._record(proc.pid)
+                return proc
         proc = await asyncio.create_subprocess_exec(
             os.path.join(home, job.worker), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=home,
-            env=worker_env(job.jobenvs, settings, self.data_root, self.ddfs_root),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=home, env=env,
             start_new_session=True)
-        record = os.path.join(self.run_dir, str(proc.pid))
+        return LocalProcess(proc, home, self.data_root, self.ddfs_root, self._record(proc.pid))
+
+    def _record(self, pgid):
+        """Record the process group ``pgid`` of a worker in ``run_dir``; the record's path."""
+        record = os.path.join(self.run_dir, str(pgid))
         try:
             with open(record, "w") as f:
-                f.write(_start_time(proc.pid) or "")
+                f.write(_start_time(pgid) or "")
         except OSError:
             pass
-        return LocalProcess(proc, home, self.data_root, self.ddfs_root, record)
+        return record
+
+    async def stop(self):
+        if self.warm is not None:
+            self.warm.close()
 
     async def remove_job_data(self, node, jobname):
         await asyncio.to_thread(shutil.rmtree, job_dir(self.node_dir(node), jobname), True)

@@ -27,12 +27,16 @@ class JobHomeError(Exception):
     """The job home cannot be unpacked (bad zip, escaping entry, too big, missing worker)."""
 
 
+def unpacked(home):
+    """True once ``home`` is a complete job home (one ``stat``: callers may skip :func:`unpack`)."""
+    return os.path.exists(os.path.join(home, ".jobhome"))
+
+
 def unpack(home, jobfile, worker, max_size=None):
     """Make ``home`` the job home of the job pack file ``jobfile`` whose worker is ``worker``
     (relative path); ``max_size`` bytes at most (default ``DISCO_MAX_JOBHOME_SIZE`` of this
     process's settings). Blocking; idempotent once ``home/.jobhome`` exists."""
-    marker = os.path.join(home, ".jobhome")
-    if os.path.exists(marker):
+    if unpacked(home):
         return
     if max_size is None:
         max_size = DiscoSettings().getint("DISCO_MAX_JOBHOME_SIZE")
@@ -49,7 +53,7 @@ def unpack(home, jobfile, worker, max_size=None):
     if not os.path.isfile(path):
         raise JobHomeError("worker %r not found in the job home" % worker)
     os.chmod(path, 0o755)
-    open(marker, "w").close()
+    open(os.path.join(home, ".jobhome"), "w").close()
 
 
 def _section(f):

@@ -12,6 +12,7 @@ from disco.master.events import EventLog
 from disco.master.jobs import Jobs
 from disco.master.registry import Registry
 from disco.master.scheduler import Scheduler
+from disco.master.warmworkers import WarmWorkers
 from disco.master.workerhost import ClusterInfo, WorkerHost
 
 
@@ -72,8 +73,9 @@ def make_backend(settings, url, port):
     """The node backend named by ``DISCO_BACKEND`` (``local`` or ``dask``)."""
     name = settings["DISCO_BACKEND"]
     if name == "local":
+        warm = WarmWorkers() if settings.getbool("DISCO_WORKER_FORKSERVER") else None
         return LocalBackend(settings["DISCO_DATA"], settings["DDFS_DATA"],
-                            os.path.join(settings["DISCO_MASTER_ROOT"], "attempts"))
+                            os.path.join(settings["DISCO_MASTER_ROOT"], "attempts"), warm)
     if name == "dask":
         try:
             from disco.master.dask_backend import DaskBackend

@@ -1,0 +1,222 @@
+"""Warm Python workers: a node's side of the fork server :mod:`disco.worker.forkserver`.
+
+:meth:`WarmWorkers.start_attempt` starts an attempt's worker by forking the node's warm process
+(started on first use, restarted after it failed) instead of executing the job home's launcher,
+when that is exactly what the launcher would have run: the job's worker is the launcher of the
+Python worker (:data:`LAUNCHER_PREFIX`: it runs ``$DISCO_PYTHON -m disco.worker``), the
+environment's ``DISCO_PYTHON`` is this interpreter and the variables that change how an
+interpreter starts (``PYTHON*``, ``LD_*``) are those the warm process started with, except
+``PYTHONPATH``, which the warm process applies to the worker's ``sys.path`` as an interpreter
+would, and an ``LD_LIBRARY_PATH`` that adds no existing directory. Otherwise --
+workers of other languages, Disco 0.5 workers, jobenvs changing the interpreter -- and whenever
+the warm process cannot serve the request, it returns None and the caller takes the exec path
+(a warm process that fails to start is not tried again).
+
+The worker speaks the Worker Protocol exactly as an executed one does; :class:`WarmProcess` is a
+:class:`~disco.master.backends.WorkerProcess` over its pipes. Its exit code comes from the warm
+process (the worker is not our child); if the warm process goes away first, the worker's process
+group is killed and the attempt ends with ``-SIGKILL``.
+
+Only this module is needed on a node: the Dask backend's node side (:mod:`disco.node.attempt`)
+can call ``start_attempt`` the same way before ``create_subprocess_exec``.
+"""
+import array
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+
+from disco.master.backends import WorkerProcess, write_atomically
+
+LAUNCHER_PREFIX = b'#!/bin/sh\n[ -z "$DISCO_PYTHON" ] || exec "$DISCO_PYTHON" -m disco.worker "$@"\n'
+INTERPRETER_VARS = ("PYTHON", "LD_")
+START_TIMEOUT = 60
+STREAM_LIMIT = 2 ** 16      # as asyncio's subprocess streams
+
+log = logging.getLogger(__name__)
+
+
+def interpreter_env(env):
+    """The variables of ``env`` that change how a Python interpreter starts, but ``PYTHONPATH``
+    (the warm process applies it to each worker) and ``LD_LIBRARY_PATH`` (see :func:`_libraries`)."""
+    return {k: v for k, v in env.items()
+            if k.startswith(INTERPRETER_VARS) and k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
+
+
+def _libraries(home, env):
+    """True when the worker's ``LD_LIBRARY_PATH`` finds no library the warm process would not:
+    every entry it adds is a relative path missing from the job home (the Python worker's
+    jobenvs add ``lib``, usually absent)."""
+    ours = os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+    added = [p for p in env.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p not in ours]
+    return all(not os.path.isabs(p) and not os.path.exists(os.path.join(home, p)) for p in added)
+
+
+class WarmWorkers:
+    """The warm process of this node (one per :class:`WarmWorkers`)."""
+
+    def __init__(self):
+        self.proc = None        # the warm process (asyncio subprocess), once started
+        self.dir = None         # private directory of its socket
+        self.broken = False     # True once it failed to start: never tried again
+        self._lock = asyncio.Lock()
+
+    def eligible(self, home, worker, env):
+        """True when executing ``home/worker`` with ``env`` would run this interpreter's
+        ``-m disco.worker`` as the warm process does."""
+        if env.get("DISCO_PYTHON") != sys.executable:
+            return False
+        if interpreter_env(env) != interpreter_env(os.environ) or not _libraries(home, env):
+            return False
+        try:
+            with open(os.path.join(home, worker), "rb") as f:
+                return f.read(len(LAUNCHER_PREFIX)) == LAUNCHER_PREFIX
+        except OSError:
+            return False
+
+    async def start_attempt(self, home, worker, env, disco_data, ddfs_data):
+        """A :class:`WarmProcess` running the worker of job home ``home`` with ``env``, or None
+        (the caller executes ``home/worker`` itself)."""
+        if self.broken or not self.eligible(home, worker, env):
+            return None
+        try:
+            path = await self._server()
+            return await self._fork(path, home, env, disco_data, ddfs_data)
+        except asyncio.TimeoutError:
+            log.warning("the warm process does not answer: restarting it, executing the launcher")
+            self.close()
+        except (OSError, ValueError) as e:
+            log.warning("warm worker unavailable, executing the launcher: %s", e)
+        return None
+
+    async def _server(self):
+        """The socket path of the running warm process (started if needed)."""
+        async with self._lock:
+            if self.proc is not None and self.proc.returncode is None:
+                return os.path.join(self.dir, "sock")
+            self.close()
+            self.dir = tempfile.mkdtemp(prefix="disco-warm-")
+            path = os.path.join(self.dir, "sock")
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "disco.worker.forkserver", path, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, start_new_session=True)
+            line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT)
+            if line != b"ready\n":
+                self.close()
+                self.broken = True
+                raise OSError("the warm process did not start (%r): not trying again" % line)
+            return path
+
+    async def _fork(self, path, home, env, disco_data, ddfs_data):
+        loop = asyncio.get_running_loop()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        conn.setblocking(False)
+        stdin_r, stdin_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            await loop.sock_connect(conn, path)
+            conn.sendmsg([json.dumps({"cwd": home, "env": env}).encode()],
+                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stdin_r, out_w]))])
+        except BaseException:
+            for fd in (stdin_r, stdin_w, out_r, out_w):
+                os.close(fd)
+            conn.close()
+            raise
+        os.close(stdin_r)
+        os.close(out_w)
+        try:
+            reply = (await asyncio.wait_for(loop.sock_recv(conn, 4096), START_TIMEOUT)).decode()
+            if not reply.startswith("pid "):
+                raise OSError("the warm process refused: %s" % (reply or "it went away"))
+        except BaseException:
+            for fd in (stdin_w, out_r):
+                os.close(fd)
+            conn.close()
+            raise
+        stdin = await _writer(loop, stdin_w)
+        output = await _reader(loop, out_r)
+        return WarmProcess(int(reply[4:]), conn, stdin, output, home, disco_data, ddfs_data)
+
+    def close(self):
+        """Stop the warm process (its workers keep running until their groups are killed)."""
+        if self.proc is not None:
+            if self.proc.returncode is None:
+                try:
+                    self.proc.kill()
+                except ProcessLookupError:
+                    pass
+            self.proc._transport.close()
+            self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+class WarmProcess(WorkerProcess):
+    """A worker forked by the warm process: ``stdin`` and ``output`` are our ends of its pipes;
+    ``wait()`` reads its exit code from ``conn`` (the attempt's connection to the warm process)."""
+
+    record = None
+
+    def __init__(self, pid, conn, stdin, output, home, disco_data, ddfs_data):
+        self.pid = pid
+        self.conn = conn
+        self.stdin = stdin
+        self._output_transport, self.output = output
+        self.home, self.disco_data, self.ddfs_data = home, disco_data, ddfs_data
+        self._exit = asyncio.ensure_future(self._read_exit())
+
+    async def _read_exit(self):
+        loop = asyncio.get_running_loop()
+        try:
+            reply = (await loop.sock_recv(self.conn, 4096)).decode()
+        except OSError:
+            reply = ""
+        finally:
+            self.conn.close()
+        if reply.startswith("exit "):
+            return int(reply[5:])
+        self._killpg()      # the warm process went away: the worker cannot be watched
+        return -signal.SIGKILL
+
+    async def wait(self):
+        return await asyncio.shield(self._exit)
+
+    def _killpg(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill(self):
+        """SIGKILL the worker's process group and close our ends of its pipes (idempotent);
+        remove its ``record`` (the file a backend may keep of its group), if any."""
+        self._killpg()
+        self.stdin.close()
+        self._output_transport.close()
+        if self.record is not None:
+            try:
+                os.unlink(self.record)
+            except FileNotFoundError:
+                pass
+
+    async def write_file(self, relpath, text):
+        write_atomically(os.path.join(self.home, relpath), text)
+
+
+async def _writer(loop, fd):
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
+                                                        os.fdopen(fd, "wb", 0))
+    return asyncio.StreamWriter(transport, protocol, None, loop)
+
+
+async def _reader(loop, fd):
+    reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
+    transport, _protocol = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                        os.fdopen(fd, "rb", 0))
+    return transport, reader
