@@ -150,7 +150,7 @@ class WarmWorkers:
                     self.proc.kill()
                 except ProcessLookupError:
                     pass
-            self.proc._transport.close()
+            self.proc.stdin.close()     # the child watcher reaps it (closing the transport would race it)
             self.proc = None
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -175,12 +175,11 @@ def _base_path():
 
 def _sys_path(cwd, pythonpath, base):
     """``sys.path`` of ``python -m`` started in ``cwd`` with ``PYTHONPATH=pythonpath``: cwd, the
-    ``PYTHONPATH`` entries (relative ones from cwd), the rest; made absolute without duplicates,
-    as ``site`` does."""
-    entries = [cwd] + [os.path.join(cwd, p) for p in pythonpath.split(os.pathsep) if p] + base
+    ``PYTHONPATH`` entries (relative ones from cwd, made absolute as ``site`` does), then the
+    rest as it is (it holds entries that are not paths, such as path hooks' names); no duplicates."""
+    added = [os.path.abspath(os.path.join(cwd, p)) for p in pythonpath.split(os.pathsep) if p]
     seen, path = set(), []
-    for entry in entries:
-        entry = os.path.abspath(entry)
+    for entry in [os.path.abspath(cwd)] + added + base:
         if entry not in seen:
             seen.add(entry)
             path.append(entry)
