@@ -21,15 +21,18 @@ Disco's fair-share priority, without its time-averaged bookkeeping.
 """
 import asyncio
 import collections
+import heapq
+import itertools
 
 POLICIES = ("fair", "fifo")
 
 
 class _Request:
-    __slots__ = ("task", "pin", "future")
+    __slots__ = ("task", "pin", "future", "seq", "hosts")
 
-    def __init__(self, task, pin, future):
-        self.task, self.pin, self.future = task, pin, future
+    def __init__(self, task, pin, future, seq):
+        self.task, self.pin, self.future, self.seq = task, pin, future, seq
+        self.hosts = frozenset()    # input hosts as last indexed
 
 
 class Scheduler:
@@ -44,7 +47,11 @@ class Scheduler:
         self.running = collections.defaultdict(list)     # node -> [task]
         self.job_running = collections.Counter()          # job name -> running tasks
         self.stage_running = {}                           # job name -> Counter(stage -> running)
-        self.waiting = collections.defaultdict(list)     # job name -> [_Request]
+        self.waiting = {}        # job name -> {_Request: None} in arrival order
+        # indexes of the waiting requests, so that a dispatch does not scan them all:
+        self.pinned = {}         # job name -> {node: {_Request: None}} pinned there, in arrival order
+        self.local = {}          # job name -> {host: heap of (seq, n, _Request)} with input there
+        self._seq = itertools.count()
 
     def configure(self, nodes, blacklist):
         """Use ``nodes`` (``{node: max_workers}``) minus ``blacklist`` from now on."""
@@ -63,8 +70,13 @@ class Scheduler:
         """Wait for a slot for ``task``; return its node. The caller must :meth:`release` it."""
         host = task.group[1]
         pin = host if task.runs == 0 and self.usable(host) else None
-        request = _Request(task, pin, asyncio.get_running_loop().create_future())
-        self.waiting[task.job.name].append(request)
+        request = _Request(task, pin, asyncio.get_running_loop().create_future(), next(self._seq))
+        name = task.job.name
+        self.waiting.setdefault(name, {})[request] = None
+        if pin is not None:
+            self.pinned.setdefault(name, {}).setdefault(pin, {})[request] = None
+        self._index_hosts(request)
+        task.inputs.on_change = lambda: self._index_hosts(request)
         self._dispatch()
         try:
             return await request.future
@@ -94,14 +106,25 @@ class Scheduler:
         """Drop ``request`` from the waiting lists (no-op if it is not there)."""
         name = request.task.job.name
         requests = self.waiting.get(name)
-        if requests is None:
+        if requests is None or request not in requests:
             return
-        try:
-            requests.remove(request)
-        except ValueError:
-            pass
-        if not requests:
+        del requests[request]
+        request.task.inputs.on_change = None
+        if request.pin is not None:
+            del self.pinned[name][request.pin][request]
+        if not requests:    # the heaps hold only this job's forgotten requests now
             del self.waiting[name]
+            self.pinned.pop(name, None)
+            self.local.pop(name, None)
+
+    def _index_hosts(self, request):
+        """Index ``request`` under the hosts of its task's inputs (called again when they change;
+        entries of hosts it lost are dropped when met)."""
+        hosts = frozenset(request.task.input_hosts)
+        heaps = self.local.setdefault(request.task.job.name, {})
+        for host in hosts - request.hosts:
+            heapq.heappush(heaps.setdefault(host, []), (request.seq, next(self._seq), request))
+        request.hosts = hosts
 
     def check(self):
         """Raise AssertionError unless the bookkeeping is consistent: running counts match the
@@ -143,7 +166,7 @@ class Scheduler:
         return False
 
     def _job_order(self):
-        jobs = [(name, requests[0].task.job) for name, requests in self.waiting.items() if requests]
+        jobs = [(name, next(iter(requests)).task.job) for name, requests in self.waiting.items()]
         jobs = [(name, job) for name, job in jobs if self.job_running[name] < job.max_cores]
         if self.policy == "fair":
             jobs.sort(key=lambda nj: (self.job_running[nj[0]], nj[1].started))
@@ -152,13 +175,41 @@ class Scheduler:
         return [name for name, _job in jobs]
 
     def _pick(self, jobname, node):
-        """The request of ``jobname`` to run on ``node``: pinned there, data-local, or any."""
-        eligible = [r for r in self.waiting[jobname] if not r.future.done() and self._may_run(r, node)]
-        for prefer in (lambda r: r.pin == node, lambda r: node in r.task.input_hosts, lambda r: True):
-            for request in eligible:
-                if prefer(request):
-                    return request
+        """The request of ``jobname`` to run on ``node``: the first (in arrival order) that may
+        run there of those pinned there, else of those with an input replica there, else of
+        all. The indexes make this independent of the number of waiting requests, unless many
+        of them may not run on ``node``."""
+        for request in self.pinned.get(jobname, {}).get(node, ()):
+            if self._eligible(request, node):
+                return request
+        request = self._pick_local(jobname, node)
+        if request is not None:
+            return request
+        for request in self.waiting[jobname]:
+            if self._eligible(request, node):
+                return request
         return None
+
+    def _pick_local(self, jobname, node):
+        heap = self.local.get(jobname, {}).get(node)
+        if not heap:
+            return None
+        waiting, skipped, found = self.waiting[jobname], [], None
+        while heap:
+            request = heap[0][2]
+            if request not in waiting or node not in request.hosts:
+                heapq.heappop(heap)     # forgotten, or its inputs moved
+            elif self._eligible(request, node):
+                found = request
+                break
+            else:
+                skipped.append(heapq.heappop(heap))
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return found
+
+    def _eligible(self, request, node):
+        return not request.future.done() and self._may_run(request, node)
 
     def _may_run(self, request, node):
         admit = request.task.admit

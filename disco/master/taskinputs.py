@@ -34,6 +34,7 @@ class TaskInputs:
         self._waiters = []   # futures of deferred requests
         self.recover = None  # urls -> future of the re-creation of the output at urls, or None
         self.pending = set() # futures of recoveries of inputs this task failed to read
+        self.on_change = None  # called when inputs are added or replaced (the scheduler's index)
 
     def add(self, inputs):
         """Append ``inputs`` to an open set and answer the deferred requests."""
@@ -42,6 +43,7 @@ class TaskInputs:
             raise ValueError("the input set is final")
         self.inputs += inputs
         self._failed += [{} for _ in inputs]
+        self._changed()
         self._wake()
 
     def close(self):
@@ -110,6 +112,11 @@ class TaskInputs:
             if old in inp.urls:
                 self.inputs[i] = TaskInput(inp.label, tuple(new if u == old else u for u in inp.urls))
                 self._failed[i] = {}
+        self._changed()
+
+    def _changed(self):
+        if self.on_change is not None:
+            self.on_change()
 
     def _replicas(self, input_id):
         failed = self._failed[input_id]

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from disco.master.model import JobRun, Task
+from disco.master.outputs import TaskInput
 from disco.master.scheduler import Scheduler
 from disco.master.taskinputs import TaskInputs
 
@@ -140,4 +141,67 @@ def test_cancelled_waiter_is_not_handed_a_freed_slot():
         other = JobRun("k", "", "w", {}, 9, 2.0)
         assert await asyncio.wait_for(
             sched.acquire(Task(other, 0, "map", "split", (0, ""), TaskInputs([]))), 1) == "a"
+    asyncio.run(scenario())
+
+
+class ScanningScheduler(Scheduler):
+    """The scheduler's choice as it was made before the waiting requests were indexed: scan
+    them all, in arrival order, for one pinned to the node, then one with an input there, then
+    any (the reference the indexed ``_pick`` must agree with)."""
+
+    def _pick(self, jobname, node):
+        eligible = [r for r in self.waiting[jobname] if not r.future.done() and self._may_run(r, node)]
+        for prefer in (lambda r: r.pin == node, lambda r: node in r.task.input_hosts, lambda r: True):
+            for request in eligible:
+                if prefer(request):
+                    return request
+        return None
+
+
+class InputHarness(Harness):
+    """Tasks with input replicas on random nodes, some of them in open input sets that grow or
+    have replicas moved while they wait."""
+
+    def __init__(self, rng, policy, scheduler):
+        super().__init__(rng, policy)
+        self.sched = scheduler(policy)
+        self.sched.configure(self.slots, [])
+
+    def new_task(self):
+        task = super().new_task()
+        inputs = [TaskInput(0, tuple("disco://%s/x/%d" % (self.rng.choice(NODES), i)
+                                     for i in range(self.rng.randint(0, 2))))
+                  for _ in range(self.rng.randint(0, 2))]
+        task.inputs = TaskInputs(inputs, final=self.rng.random() < 0.5)
+        return task
+
+    def step(self):
+        super().step()
+        live = sorted((t for f, t in self.waiters.items() if not f.done()), key=lambda t: t.taskid)
+        if live and self.rng.random() < 0.3:
+            task = self.rng.choice(live)
+            if not task.inputs.final:
+                task.inputs.add([TaskInput(0, ("disco://%s/y" % self.rng.choice(NODES),))])
+            elif task.inputs.inputs and task.inputs.inputs[0].urls:
+                task.inputs.replace(task.inputs.inputs[0].urls[0], "disco://%s/z" % self.rng.choice(NODES))
+
+    def grants(self):
+        return sorted((t.taskid, n) for t, n in self.held.items())
+
+
+@pytest.mark.parametrize("policy", ["fair", "fifo"])
+@pytest.mark.parametrize("seed", range(10))
+def test_indexed_choice_is_the_scanning_choice(seed, policy):
+    async def scenario():
+        ours = InputHarness(random.Random(seed), policy, Scheduler)
+        reference = InputHarness(random.Random(seed), policy, ScanningScheduler)
+        for _ in range(300):
+            for h in (ours, reference):
+                h.step()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            for h in (ours, reference):
+                h.collect()
+            ours.check()
+            assert ours.grants() == reference.grants()
     asyncio.run(scenario())
