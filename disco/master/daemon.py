@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 
 from disco.master.embedded import LISTENING
-from disco.master.server import run
 
 
 class DaemonError(Exception):
@@ -91,6 +90,7 @@ def restart(settings, timeout=30):
 
 def nodaemon(settings):
     """Run the master in the foreground of this process until SIGTERM/SIGINT."""
+    from disco.master.server import run     # here: start/stop/status need no aiohttp (fast CLI)
     run(settings)
 
 
@@ -112,7 +112,17 @@ def _alive(pid):
     try:   # a child of ours that has exited stays a zombie until reaped
         return os.waitpid(pid, os.WNOHANG) == (0, 0)
     except ChildProcessError:
-        return True
+        return not _zombie(pid)
+
+
+def _zombie(pid):
+    """True when ``pid`` has exited and waits for its parent (init, for the daemon) to reap it:
+    some inits reap only every second or so, and ``disco stop`` need not wait for that."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _is_master(pid):
