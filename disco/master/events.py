@@ -19,6 +19,7 @@ from disco.master.names import job_dir, timestamp
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 _\-.:@/\[\]]")
 MAX_EVENTS = 1000
+OPEN_LOGS = 64
 TRUNCATED = "WARN: event log truncated: %d events dropped here (DISCO_MAX_EVENTS_SIZE is %d bytes)"
 _TRUNCATED = re.compile(r"WARN: event log truncated: (\d+) events dropped here ")
 
@@ -30,18 +31,33 @@ class EventLog:
     def __init__(self, master_root, max_size=0):
         self.master_root = master_root
         self.max_size = max_size
+        self._open = collections.OrderedDict()   # job name -> [unbuffered append file, size]
 
     def path(self, jobname):
         return os.path.join(job_dir(self.master_root, jobname), "events")
 
     def add(self, jobname, message, host="master"):
-        """Append one event line to the job's log (its directory must exist)."""
-        path = self.path(jobname)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(_line(host, message))
-            size = f.tell()
-        if self.max_size and size > self.max_size:
-            self._shrink(path)
+        """Append one event line to the job's log (its directory must exist). The logs of the
+        last ``OPEN_LOGS`` jobs written stay open: an event is one ``write``, which reaches the
+        file at once (no buffer)."""
+        entry = self._open.get(jobname)
+        if entry is None:
+            f = open(self.path(jobname), "ab", buffering=0)
+            entry = self._open[jobname] = [f, os.fstat(f.fileno()).st_size]
+            if len(self._open) > OPEN_LOGS:
+                self._open.popitem(last=False)[1][0].close()
+        else:
+            self._open.move_to_end(jobname)
+        entry[1] += entry[0].write(_line(host, message).encode("utf-8"))
+        if self.max_size and entry[1] > self.max_size:
+            self.forget(jobname)
+            self._shrink(self.path(jobname))
+
+    def forget(self, jobname):
+        """Close the job's log if it is open (before it is rewritten or deleted)."""
+        entry = self._open.pop(jobname, None)
+        if entry is not None:
+            entry[0].close()
 
     def _shrink(self, path):
         """Rewrite the log at ``path`` as its start, the marker and its end (module doc)."""

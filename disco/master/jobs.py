@@ -111,6 +111,7 @@ class Jobs:
             return
         await self.kill(name)
         self.s.registry.delete_job(name)
+        self.s.events.forget(name)
         await asyncio.to_thread(shutil.rmtree, self.dir(name), True)
 
     async def purge(self, name):

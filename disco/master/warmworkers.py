@@ -37,6 +37,7 @@ LAUNCHER_PREFIX = b'#!/bin/sh\n[ -z "$DISCO_PYTHON" ] || exec "$DISCO_PYTHON" -m
 INTERPRETER_VARS = ("PYTHON", "LD_")
 START_TIMEOUT = 60
 STREAM_LIMIT = 2 ** 16      # as asyncio's subprocess streams
+MAX_KNOWN = 4096            # launcher checks remembered
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,14 @@ def _libraries(home, env):
     return all(not os.path.isabs(p) and not os.path.exists(os.path.join(home, p)) for p in added)
 
 
+def _is_launcher(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(LAUNCHER_PREFIX)) == LAUNCHER_PREFIX
+    except OSError:
+        return False
+
+
 class WarmWorkers:
     """The warm process of this node (one per :class:`WarmWorkers`)."""
 
@@ -64,6 +73,8 @@ class WarmWorkers:
         self.proc = None        # the warm process (asyncio subprocess), once started
         self.dir = None         # private directory of its socket
         self.broken = False     # True once it failed to start: never tried again
+        self._interpreter = interpreter_env(os.environ)   # the warm process's (it inherits ours)
+        self._launchers = {}    # worker path -> is it the launcher (a job home does not change)
         self._lock = asyncio.Lock()
 
     def eligible(self, home, worker, env):
@@ -71,13 +82,15 @@ class WarmWorkers:
         ``-m disco.worker`` as the warm process does."""
         if env.get("DISCO_PYTHON") != sys.executable:
             return False
-        if interpreter_env(env) != interpreter_env(os.environ) or not _libraries(home, env):
+        if interpreter_env(env) != self._interpreter or not _libraries(home, env):
             return False
-        try:
-            with open(os.path.join(home, worker), "rb") as f:
-                return f.read(len(LAUNCHER_PREFIX)) == LAUNCHER_PREFIX
-        except OSError:
-            return False
+        path = os.path.join(home, worker)
+        known = self._launchers.get(path)
+        if known is None:
+            if len(self._launchers) >= MAX_KNOWN:
+                self._launchers.clear()
+            known = self._launchers[path] = _is_launcher(path)
+        return known
 
     async def start_attempt(self, home, worker, env, disco_data, ddfs_data):
         """A :class:`WarmProcess` running the worker of job home ``home`` with ``env``, or None
