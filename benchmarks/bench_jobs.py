@@ -37,7 +37,7 @@ def master(tmp_path_factory):
     m.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def text_files(tmp_path_factory):
     """8 files of Zipf-distributed words from a 50,000-word vocabulary, ~TOTAL_MB in all."""
     d = tmp_path_factory.mktemp("bench-text")

@@ -3,6 +3,7 @@
 Every benchmark module follows one convention: a benchmark's ``group`` names the workload, and each
 group has exactly one benchmark whose id has the token ``ours`` and one with ``baseline`` (e.g.
 ``test_read[ours-v1]``, from a parameter ``impl``), run side by side in the same pytest run. The ratio printed is baseline median / ours median.
+A benchmark's ``extra_info`` (e.g. the bytes bench_cluster moved over HTTP) is printed below the ratios.
 
     python benchmarks/report.py [extra pytest args, e.g. -k merge]
 """
@@ -44,6 +45,9 @@ def main(argv):
     for bench in data["benchmarks"]:
         if bench["group"] not in paired:
             print("%-42s %12.3f %14s %8s" % (bench["group"], bench["stats"]["median"] * 1e3, "-", "-"))
+    for bench in data["benchmarks"]:
+        for key, value in sorted(bench.get("extra_info", {}).items()):
+            print("%s %s: %s" % (bench["name"], key, value))
     return rc
 
 
