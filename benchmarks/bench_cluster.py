@@ -1,5 +1,6 @@
-"""The word count of bench_jobs (``combiner=sum_combiner``, 2 partitions, ~DISCO_BENCH_MB of text
-in 8 files) on a Disco cluster on Dask distributed vs the local backend, same total slots:
+"""The word counts of bench_jobs (2 partitions, ~DISCO_BENCH_MB of text in 8 files; with
+``combiner=sum_combiner`` and without a combiner) on a Disco cluster on Dask distributed vs the
+local backend, same total slots:
 
 - ours: a master with the dask backend and 3 ``disco node`` processes on 127.0.0.2, .3 and .4
   (2 slots each, their own DISCO_ROOT: a file of another node is read over HTTP), from
@@ -11,7 +12,8 @@ The ratio report.py prints is local / cluster; the target of issue 11 is a clust
 nodes' data servers sent in the last round (:mod:`httpcount`): ``shuffle_http_bytes`` (the map
 outputs and their index files read by reduce tasks on other nodes), ``results_http_bytes`` (the
 reduce outputs read by ``result_iterator``), and ``shuffle_total_bytes``, the map outputs written
-(on the local backend every byte of them is read from disk).
+(on the local backend every byte of them is read from disk). The two sides run one after the
+other: on a shared machine a change of load between them shows in the ratio.
 """
 import os
 import sys
@@ -28,7 +30,7 @@ sys.path[:0] = [TESTS, os.path.join(TESTS, "cluster")]
 from cluster_support import start_cluster  # noqa: E402
 from masters import point_clients_at  # noqa: E402
 
-GROUP = "word count %d MB, 3 dask nodes vs local" % TOTAL_MB
+GROUP = "word count %d MB%s, 3 dask nodes vs local"
 SHUFFLED = "map_shuffle"    # the stage whose outputs the reduce tasks read
 
 
@@ -63,13 +65,10 @@ def shuffle_total(cluster):
     return total
 
 
-def count_words(paths):
-    return disco_count(paths, combiner=sum_combiner)
-
-
 @pytest.mark.parametrize("impl", ["ours", "baseline"])
-def test_wordcount_cluster_vs_local(benchmark, request, text_files, impl):
-    benchmark.group = GROUP
+@pytest.mark.parametrize("combiner", [sum_combiner, None], ids=["combiner", "no_combiner"])
+def test_wordcount_cluster_vs_local(benchmark, request, text_files, impl, combiner):
+    benchmark.group = GROUP % (TOTAL_MB, "" if combiner else " no combiner")
     del JOBS[:]         # jobs of another module's master
     if impl == "ours":
         cluster = request.getfixturevalue("cluster")
@@ -80,8 +79,9 @@ def test_wordcount_cluster_vs_local(benchmark, request, text_files, impl):
     else:
         request.getfixturevalue("local")
         setup = purge_jobs
-    counts = benchmark.pedantic(count_words, args=(text_files,), setup=setup, rounds=2, iterations=1,
-                                warmup_rounds=1)
+    counts = benchmark.pedantic(disco_count, args=(text_files,), kwargs={"combiner": combiner},
+                                setup=setup, rounds=2 if combiner else 1, iterations=1,
+                                warmup_rounds=1 if combiner else 0)
     assert sum(counts.values()) > TOTAL_MB * 100000
     if impl == "ours":
         sent = {}
