@@ -30,7 +30,7 @@ sys.path[:0] = [TESTS, os.path.join(TESTS, "cluster")]
 from cluster_support import start_cluster  # noqa: E402
 from masters import point_clients_at  # noqa: E402
 
-GROUP = "word count %d MB%s, 3 dask nodes vs local"
+GROUP = "dask nodes, word count %d MB%s"
 SHUFFLED = "map_shuffle"    # the stage whose outputs the reduce tasks read
 
 
@@ -68,7 +68,7 @@ def shuffle_total(cluster):
 @pytest.mark.parametrize("impl", ["ours", "baseline"])
 @pytest.mark.parametrize("combiner", [sum_combiner, None], ids=["combiner", "no_combiner"])
 def test_wordcount_cluster_vs_local(benchmark, request, text_files, impl, combiner):
-    benchmark.group = GROUP % (TOTAL_MB, "" if combiner else " no combiner")
+    benchmark.group = GROUP % (TOTAL_MB, "" if combiner else ", no combiner")
     del JOBS[:]         # jobs of another module's master
     if impl == "ours":
         cluster = request.getfixturevalue("cluster")
