@@ -66,6 +66,7 @@ class DiscoSettings(dict):
         "DISCO_DASK_PORT": "8786",
         "DISCO_DASK_SCHEDULER": "''",
         "DISCO_NODE_GRACE": "600",
+        "DISCO_NODE_TIMEOUT": "15",
         "DATA_GC_INTERVAL": "12",
         "DISCO_GC_AFTER": "100 * 365 * 24 * 3600",
         "DISCO_PROXY": "''",

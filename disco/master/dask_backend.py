@@ -7,6 +7,9 @@ submitted to Dask only once Disco's scheduler has granted its slot, pinned to th
 
 * The master runs a Dask scheduler in its own event loop on ``DISCO_MASTER_BIND:DISCO_DASK_PORT``,
   or connects to ``DISCO_DASK_SCHEDULER`` (a cluster started by dask-jobqueue, dask-kubernetes...).
+* Liveness: a node whose process dies is noticed at once (its connections close); one that stops
+  answering (a machine gone) once Dask has heard nothing from it for ``DISCO_NODE_TIMEOUT``
+  seconds (the in-process scheduler's ``worker_ttl``; the relays' WebSocket pings likewise).
 * Membership: a scheduler plugin publishes every worker arrival and departure on a Dask event
   topic; the master then re-reads the worker list (also every ``RESYNC`` seconds). A new worker
   becomes node ``<its Dask name>`` with its thread count as slots once :func:`node_facts` shows a
@@ -79,6 +82,7 @@ class DaskBackend(NodeBackend):
         self.bind = settings["DISCO_MASTER_BIND"]
         self.dask_port = int(settings["DISCO_DASK_PORT"])
         self.external = settings["DISCO_DASK_SCHEDULER"] or None
+        self.timeout = float(settings["DISCO_NODE_TIMEOUT"])
         self.token = settings.get("DISCO_AUTH_TOKEN") or None
         self.scheduler = None
         self.client = None
@@ -94,7 +98,8 @@ class DaskBackend(NodeBackend):
         self._on_change = on_change
         address = self.external
         if address is None:
-            self.scheduler = Scheduler(host=self.bind, port=self.dask_port, dashboard=False)
+            self.scheduler = Scheduler(host=self.bind, port=self.dask_port, dashboard=False,
+                                       worker_ttl="%gs" % self.timeout)
             await self.scheduler
             address = self.scheduler.address
         self.client = await Client(address, asynchronous=True, name="disco-master")
@@ -266,7 +271,7 @@ class DaskBackend(NodeBackend):
         proc = self._attempt(request)
         if proc.ws is not None:
             raise web.HTTPForbidden(text="the attempt's relay is already connected")
-        ws = web.WebSocketResponse(max_msg_size=0, heartbeat=10)
+        ws = web.WebSocketResponse(max_msg_size=0, heartbeat=max(self.timeout / 3, 1))
         await ws.prepare(request)
         await proc.serve(ws)
         return ws

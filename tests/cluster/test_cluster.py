@@ -148,6 +148,30 @@ def test_killed_node_mid_job_the_job_completes_exactly(cluster):
     assert "127.0.0.2" not in result_hosts
 
 
+def test_frozen_node_counts_as_gone_after_the_node_timeout(tmp_path, monkeypatch):
+    """A node that stops answering (SIGSTOP: its connections stay open, as when a machine
+    vanishes) is dropped after DISCO_NODE_TIMEOUT; the job completes exactly without it."""
+    import signal
+    cluster = start_cluster(tmp_path, monkeypatch, nodes=(2, 3), DISCO_NODE_TIMEOUT="3")
+    try:
+        job = Job().run(input=["raw://" + line for line in LINES[:30]], map=cjobs.slow_word_map,
+                        reduce=cjobs.word_reduce, partitions=4, params={"sleep": 0.05})
+        deadline = time.monotonic() + 60
+        while not any(m.startswith("DONE") for m in _node_events(cluster.master, job.name, "127.0.0.2")):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        frozen = cluster.nodes[2]
+        os.killpg(frozen.pid, signal.SIGSTOP)
+        try:
+            cluster.wait_for(lambda info: not info["127.0.0.2"]["connected"], "node 2 dropped", 30)
+            expected = sorted(collections.Counter(w for l in LINES[:30] for w in l.split()).items())
+            assert sorted(result_iterator(wait(job))) == expected
+        finally:
+            os.killpg(frozen.pid, signal.SIGCONT)
+    finally:
+        cluster.stop()
+
+
 def _node_events(master, name, node):
     with urllib.request.urlopen(master.url + "/disco/ctrl/jobevents?num=1000&name=" + name) as r:
         return [e[2] for e in json.load(r) if e[1] == node]
