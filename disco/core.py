@@ -55,6 +55,11 @@ class Disco(object):
         self.settings = settings or DiscoSettings()
         self.proxy = proxy or self.settings["DISCO_PROXY"]
         self.master = master or self.settings["DISCO_MASTER"]
+        port = util.netloc.parse(util.schemesplit(self.master)[1].partition("/")[0]).port \
+            if "://" in self.master else None
+        if master and port and port != str(self.settings["DISCO_PORT"]):
+            # Disco's port is cluster-wide: this master's data URLs resolve through its port
+            self.settings = DiscoSettings(self.settings, DISCO_MASTER=self.master, DISCO_PORT=port)
 
     def __repr__(self):
         return "Disco master at %s" % self.master
@@ -249,7 +254,7 @@ class Disco(object):
                     continue
                 if clean:
                     self.clean(jobname)
-                return results
+                return Results(results, self.settings)
         finally:
             monitor.done()
 
@@ -258,6 +263,15 @@ class Disco(object):
         kwargs["ddfs"] = self.master
         kwargs.setdefault("settings", self.settings)
         return result_iterator(*args, **kwargs)
+
+
+class Results(list):
+    """A job's results (a list of URLs or replica lists) that remembers the settings of the
+    master they came from, so that :func:`result_iterator` resolves them through that master."""
+
+    def __init__(self, results, settings):
+        super().__init__(results)
+        self.settings = settings
 
 
 class _JobEvents(object):
@@ -306,6 +320,7 @@ def result_iterator(urls, reader=chain_reader, input_stream=(task_input_stream,)
     through ``input_stream`` + ``[reader]`` (``reader=None``: the last input stream's output,
     e.g. text lines); ``notifier(replicas)`` is called as each result is opened. ``settings``
     (a ``DiscoSettings``; default the environment's) say where the master and local data are."""
+    settings = settings or getattr(urls, "settings", None)
     if ddfs:
         settings = DiscoSettings(settings or {}, DISCO_MASTER=ddfs)
     yield from read_results(inputlist(urls, settings=settings), reader, input_stream, notifier,

@@ -178,3 +178,20 @@ def test_a_worker_busy_in_user_code_exits_when_its_master_dies(tmp_path, monkeyp
             time.sleep(0.05)
     finally:
         master.stop()
+
+
+def test_results_resolve_through_the_master_the_job_ran_on(tmp_path, monkeypatch):
+    """Job(master=url) on a master that is not at DISCO_PORT: result_iterator(job.wait()) reads
+    the results through that master's port, whatever the environment says."""
+    from disco.master.embedded import start_master
+    master = start_master(str(tmp_path / "root"), DISCO_WORKERS="2")
+    try:
+        monkeypatch.setenv("DISCO_SETTINGS_FILE", os.devnull)
+        monkeypatch.delenv("DISCO_MASTER", raising=False)
+        monkeypatch.setenv("DISCO_PORT", "1")                       # nothing listens there
+        monkeypatch.setenv("DISCO_DATA", str(tmp_path / "elsewhere"))   # no local shortcut
+        job = Job(master=master.url).run(input=["raw://a b a"], map=map_words, reduce=reduce_counts)
+        assert sorted(result_iterator(job.wait())) == [("a", 2), ("b", 1)]
+        assert sorted(Disco(master.url).result_iterator(job.wait())) == [("a", 2), ("b", 1)]
+    finally:
+        master.stop()

@@ -50,13 +50,15 @@ def test_results_over_http(settings):
     assert sorted(result_iterator(results, settings=remote)) == COUNTS
 
 
-def test_results_need_the_settings_of_their_master(settings):
-    """Without the master's settings, the environment's (no data, no master) cannot read them."""
+def test_results_carry_the_settings_of_their_master(settings):
+    """The results ``wait`` returns remember their master's settings; bare URLs, read with the
+    environment's settings (no data, no master), cannot be read."""
     job = Job(settings=settings).run(input=TEXT, map=jobs.word_map, reduce=jobs.word_reduce)
     results = job.wait(timeout=120)
+    assert sorted(result_iterator(results)) == COUNTS
     from disco.error import CommError
     with pytest.raises(CommError):
-        list(result_iterator(results))
+        list(result_iterator(list(results)))
 
 
 def test_partitioned_job_and_chain(settings):
