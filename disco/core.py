@@ -177,6 +177,17 @@ class Disco(object):
             data = b""
         return _event_iter(data, offset)
 
+    def failure(self, jobname):
+        """Why a dead job died, from its last events: the failing task, its node, and the end of
+        the worker's error (the last frame of its traceback and the exception); "" if unknown."""
+        try:
+            reply = self.request("/disco/ctrl/jobevents?%s" % urlencode(
+                {"name": _jobname(jobname), "num": 50}))
+            events = json.loads(reply)
+        except (CommError, ValueError):
+            return ""
+        return failure_cause([(host, message) for _ts, host, message in events])
+
     def oob_get(self, jobname, key):
         """The out-of-band value (bytes) a task of the job stored for ``key``; None if none."""
         return load_oob(self.master, _jobname(jobname), key, settings=self.settings)
@@ -231,7 +242,8 @@ class Disco(object):
         if status == "ready":
             return results
         if status != "active":
-            raise JobError(jobname, "Status %s" % status)
+            cause = self.failure(jobname) if status == "dead" else ""
+            raise JobError(jobname, "Status %s%s" % (status, "\n" + cause if cause else ""))
         if timeout and time.time() - start_time > timeout:
             raise JobError(jobname, "Timeout")
         raise Continue()
@@ -263,6 +275,36 @@ class Disco(object):
         kwargs["ddfs"] = self.master
         kwargs.setdefault("settings", self.settings)
         return result_iterator(*args, **kwargs)
+
+
+def failure_cause(events):
+    """The cause of a job's death in ``events`` (``(host, message)``, newest first): the
+    master's ``Job killed`` reason and the failing task's last error on its node, shortened to
+    its last traceback frame and exception line."""
+    killed = next((m for h, m in events if m.startswith(("ERROR: Job killed", "WARN: Job killed"))), None)
+    if killed is None:
+        return ""
+    reason = killed.split(": ", 1)[1].split("\n", 1)[0]
+    if reason.startswith("Job killed: "):
+        reason = reason[len("Job killed: "):]
+    task = reason.split(" ")[1] if reason.startswith("Task ") else None
+    for host, message in events:
+        if task and message.startswith(("FATAL: [%s] " % task, "WARNING: [%s] " % task)):
+            text = message.split("] ", 1)[1]
+            return "Task %s failed on %s:\n%s" % (task, host, _traceback_tail(text))
+    return reason
+
+
+def _traceback_tail(text):
+    """The last frame (``File ...`` and its source line) and the last line of a traceback; other
+    texts as they are."""
+    lines = [line for line in text.rstrip().split("\n") if line.strip()]
+    frames = [i for i, line in enumerate(lines) if line.lstrip().startswith('File "')]
+    if not frames or lines[-1].startswith("disco.error.InputMissing"):
+        return lines[-1] if frames else text.strip()
+    last = frames[-1]
+    tail = lines[last:last + 2] if last + 2 < len(lines) else lines[last:last + 1]
+    return "\n".join(tail + [lines[-1]])
 
 
 class Results(list):

@@ -38,5 +38,10 @@ class DataError(DiscoError):
         return s + (" (%s)" % self.code if self.code is not None else "")
 
 
+class InputMissing(DataError):
+    """A job input that does not exist (no such local file, HTTP 404 or 410) on every replica:
+    no retry can heal it, so the task fails the job at once (FATAL) instead of being retried."""
+
+
 class CommError(DataError):
     """An HTTP or network failure; ``code`` is the HTTP status, or None."""

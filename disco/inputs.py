@@ -5,6 +5,8 @@ Above the DDFS client: ``tag://`` inputs (token forms included) expand to the re
 every blob the tag reaches, ``dir://`` index files to their members (``disco.readers.expand``),
 both read with ``settings`` (a client's ``DiscoSettings``) when given, else the environment's.
 """
+import os
+
 from disco.context import run_with
 from disco.ddfs import DDFS
 from disco.readers import expand, expand_all
@@ -27,6 +29,15 @@ def inputlist(inputs, label=None, settings=None):
     """Flat list of inputs (URL strings or replica lists), see ``inputexpand``; empty ones
     dropped."""
     return run_with(settings, expand_all, inputs, label=label, tags=_tags(settings))
+
+
+def absolute(inputs):
+    """``inputs`` (URLs, or lists of replica URLs, nested) with relative local paths made
+    absolute: a job's relative input path means the file relative to the submitting process's
+    working directory, not to the job home where its task runs."""
+    if isinstance(inputs, str):
+        return inputs if "://" in inputs or inputs.startswith("/") else os.path.abspath(inputs)
+    return [absolute(i) for i in inputs] if isinstance(inputs, (list, tuple)) else inputs
 
 
 def deref(inputs, resolve=False, master=None, settings=None):

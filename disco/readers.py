@@ -17,7 +17,7 @@ from itertools import islice
 
 from disco._streams import Counted, Records
 from disco.context import run_with
-from disco.error import DataError, DiscoError
+from disco.error import DataError, DiscoError, InputMissing
 from disco.fileutils import Wait
 from disco.layout import index_entries
 from disco import schemes
@@ -70,6 +70,16 @@ def expand_all(inputs, label=None, tags=None):
 
 
 # -- records of inputs ----------------------------------------------------------------------------
+
+ABSENT = (2, 404, 410)     # ENOENT, HTTP Not Found, HTTP Gone
+
+
+def _absent(url, error):
+    """True if ``error`` (a DataError opening ``url``) says that a job input does not exist.
+    ``disco://``/``dir://`` URLs are outputs of tasks, which the master re-creates: never."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    return scheme not in ("disco", "dir") and (isinstance(error, InputMissing) or error.code in ABSENT)
+
 
 class InputIter(object):
     """Records of one input (a list of replica URLs, a URL, or an object whose
@@ -124,19 +134,25 @@ class InputIter(object):
         return self.iter.last if self.iter is not None else self._start - 1
 
     def swap(self, error=None):
-        """Open the next replica, positioned after the records already yielded."""
+        """Open the next replica, positioned after the records already yielded. When no replica
+        can be opened: InputMissing if each was absent (a job input, not a task output of the
+        job, which the master can re-create), else DataError."""
         self.close()
+        missing = error is None
         for url in self.urls:
             try:
                 start = self.last + 1
                 self.fd = self.open(url)
                 self.iter = Counted(islice(iter(self.fd), start, None), start)
                 return
-            except DataError:
-                error = traceback.format_exc()
+            except DataError as e:
+                error, last = traceback.format_exc(), e
+                missing = missing and _absent(url, e)
         message = "Exhausted all available replicas"
         if error:
             message += ", last error was:\n\n%s" % error
+        if missing and error:
+            raise InputMissing("input not found: %s" % last.msg, last.url, last.code)
         raise DataError(message, str(self.input))
 
     def close(self):

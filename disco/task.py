@@ -6,9 +6,12 @@ home, which is the worker's working directory (``<HH(uid)>/<uid>``). Outputs liv
 directory; their relative paths go to the master in ``OUTPUT`` messages and become
 ``disco://<host>/disco/<jobpath>/<taskpath>/<file>`` URLs.
 """
+import collections
+import io
 import os
 import re
 import time
+import types
 
 import cloudpickle
 
@@ -26,7 +29,21 @@ def jobdata(*objs):
     with cloudpickle, so functions and classes of ``__main__``, lambdas, closures and partials
     travel by value. Functions of importable modules travel by reference: the user's own modules
     are shipped in the job home (``disco.worker.modutil``), others must be installed on nodes."""
-    return cloudpickle.dumps(objs, protocol=5)
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=5).dump(objs)
+    return buffer.getvalue()
+
+
+def _code_reduce(code):
+    """cloudpickle's reduction of a code object, keeping its file name (cloudpickle writes
+    ``<dynamic-code>``): tracebacks of the user's functions shipped by value name their file."""
+    constructor, args = cloudpickle.cloudpickle._code_reduce(code)
+    return constructor, tuple(code.co_filename if a == "<dynamic-code>" else a for a in args)
+
+
+class _Pickler(cloudpickle.Pickler):
+    dispatch_table = collections.ChainMap({types.CodeType: _code_reduce},
+                                          cloudpickle.Pickler.dispatch_table)
 
 
 def loads(data):
@@ -56,7 +73,7 @@ class Task(object):
         self.group = "%s-%s" % (self.group_label, self.group_host or "")
         self.grouping = grouping
         self.taskid = taskid
-        self.uid = "%s:%s-%s-%s-%d" % (stage, safe_name(self.group), taskid,
+        self.uid = "%s:%s-%s-%s-%d" % (stage, _file_part(self.group), taskid,
                                        hexhash(repr(time.time())), os.getpid())
         self._jobpack = self._jobobjs = None
 
@@ -99,7 +116,7 @@ class Task(object):
         if not isinstance(label, int) or isinstance(label, bool):
             raise ValueError("Output label (%r : %s) must be an integer or None"
                              % (label, type(label).__name__))
-        return "%s-%s-%d" % (self.stage, safe_name(self.group), label)
+        return "%s-%s-%d" % (self.stage, _file_part(self.group), label)
 
     def output_path(self, label):
         return self.path(self.output_filename(label))
@@ -125,3 +142,17 @@ class Task(object):
         if not _OOB_KEY.match(key):
             raise DiscoError("OOB key contains invalid characters (%s)" % key)
         save_oob(self.master, self.jobname, key, value)
+
+
+GROUP_NAME_MAX = 64
+
+
+def _file_part(group):
+    """``group`` made safe for a file name, and short: a group host can be a ``raw://`` input's
+    data, which would make task directory names longer than the file system allows. A longer
+    one keeps its first characters and a hash of the whole."""
+    name = safe_name(group)
+    if len(name) <= GROUP_NAME_MAX:
+        return name
+    import hashlib
+    return "%s~%s" % (name[:GROUP_NAME_MAX - 17], hashlib.sha1(name.encode("utf-8")).hexdigest()[:16])

@@ -195,3 +195,32 @@ def test_results_resolve_through_the_master_the_job_ran_on(tmp_path, monkeypatch
         assert sorted(Disco(master.url).result_iterator(job.wait())) == [("a", 2), ("b", 1)]
     finally:
         master.stop()
+
+
+
+def test_a_dead_job_says_why(master):
+    """JobError names the failing task, its node and the end of the worker's error; a function
+    shipped by value keeps its file name and line in the traceback."""
+    def divide(line, params):
+        yield line, 1 / 0
+    job = Job().run(input=["raw://x"], map=divide)
+    with pytest.raises(JobError) as failed:
+        job.wait()
+    message = str(failed.value)
+    assert "Task map:0 failed on localhost" in message
+    assert "ZeroDivisionError: division by zero" in message
+    assert 'File "%s", line %d, in divide' % (__file__, divide.__code__.co_firstlineno + 1) in message
+
+
+def test_a_missing_input_fails_the_job_at_once(master, tmp_path, monkeypatch):
+    """A local input that does not exist fails the job with an error naming it (it was retried
+    for about 1.6 hours); a relative path means the file relative to the submitter's cwd."""
+    monkeypatch.chdir(tmp_path)
+    job = Job().run(input=["no-such-file.txt"], map=map_words)
+    with pytest.raises(JobError) as failed:
+        job.wait()
+    assert "Unable to access resource (%s): input not found: No such file or directory" % (
+        tmp_path / "no-such-file.txt") in str(failed.value)
+    (tmp_path / "here.txt").write_text("a b a\n")
+    job = Job().run(input=["here.txt"], map=map_words, reduce=reduce_counts)
+    assert sorted(result_iterator(job.wait())) == [("a", 2), ("b", 1)]

@@ -42,6 +42,7 @@ log = logging.getLogger("disco.master")
 TOPIC = "disco-membership"
 RESYNC = 5              # seconds between full re-reads of the worker list
 START_TIMEOUT = 60      # seconds for a node to connect its relay and start the worker
+FACTS_TIMEOUT = 10      # seconds for a node to answer node_facts
 _NODE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,253}$")
 
 
@@ -121,32 +122,39 @@ class DaskBackend(NodeBackend):
             await self.resync(refresh=True)
 
     async def resync(self, refresh=False):
-        """Re-read the Dask workers: new ones are checked and join, gone ones leave."""
+        """Re-read the Dask workers: gone ones leave at once, then new ones (every one when
+        ``refresh``) are checked concurrently, each within ``FACTS_TIMEOUT`` seconds (a worker
+        that just died must not hold up the others)."""
         async with self._resyncing:
             try:
                 workers = await self.client.run_on_scheduler(_workers)
             except Exception as e:      # the scheduler is unreachable: keep what we know
                 log.warning("dask backend: cannot list workers: %s", e)
                 return
-            by_address = {m.address: name for name, m in self.members.items()}
-            changed, lost = False, []
-            for address, info in workers.items():
-                name = by_address.get(address)
-                if name is None or refresh:
-                    changed |= await self._check(address, info["name"], info["nthreads"])
+            lost = []
             for name, member in list(self.members.items()):
                 if member.address not in workers:
                     del self.members[name]
                     self._lose(name, "node %s left the cluster" % name)
                     lost.append(name)
                     log.warning("dask backend: node %s (%s) left", name, member.address)
-                    changed = True
-            if changed:
+            if lost:
                 self._on_change(lost)
+            known = {m.address for m in self.members.values()}
+            checks = [self._check(address, info["name"], info["nthreads"])
+                      for address, info in workers.items() if refresh or address not in known]
+            if any(await asyncio.gather(*checks)):
+                self._on_change([])
 
     async def _check(self, address, name, slots):
         """Learn about the worker at ``address``; True if the set of usable nodes changed."""
         member = self.members.get(name)
+        if member is not None and member.address == address and member.refused is None:
+            try:        # a usable node's refresh: new facts, or keep the old ones
+                member.facts = await self._facts(address)
+            except Exception as e:
+                log.warning("dask backend: node %s did not answer: %s", name, e or type(e).__name__)
+            return False
         if member is not None and member.address != address:
             self._lose(name, "node %s was replaced by a new worker" % name)
         was_usable = member is not None and member.refused is None
@@ -156,10 +164,7 @@ class DaskBackend(NodeBackend):
                               "--name <the name other machines reach it by>" % name)
         else:
             try:
-                facts = await asyncio.wait_for(
-                    self.client.run(node_facts, port=self.port, master_key=self.master_key,
-                                    workers=[address]), 30)
-                member.facts = facts[address]
+                member.facts = await self._facts(address)
                 member.refused = self._refusal(member.facts)
             except Exception as e:
                 member.refused = "cannot set the node up: %s" % (e or type(e).__name__)
@@ -168,6 +173,13 @@ class DaskBackend(NodeBackend):
         elif not was_usable:
             log.info("dask backend: node %s (%s) joined with %d slots", name, address, slots)
         return was_usable != (member.refused is None)
+
+    async def _facts(self, address):
+        """:func:`node_facts` of the worker at ``address`` (within ``FACTS_TIMEOUT`` seconds)."""
+        facts = await asyncio.wait_for(
+            self.client.run(node_facts, port=self.port, master_key=self.master_key,
+                            workers=[address]), FACTS_TIMEOUT)
+        return facts[address]
 
     @staticmethod
     def _refusal(facts):

@@ -165,7 +165,7 @@ class Jobs:
         stages = []
         for stage, _grouping, _concurrent in record.pipeline:
             known, running, done, failed = counts.get(stage, (0, 0, 0, 0))
-            waiting = known - running - done
+            waiting = known - running - done if record.status == "active" else 0   # a dead job waits for nothing
             stages.append([stage, waiting if capped else 0, waiting, running, done, failed])
         return {"timestamp": timestamp(record.started), "active": record.status, "pipeline": stages,
                 "results": [url for result in record.results

@@ -5,7 +5,8 @@ The master starts the launcher with cwd = job home; ``main()`` speaks the protoc
 (requests) and stdin (replies): ``WORKER``, ``TASK``, unpickles ``(job, jobargs)`` from the job
 pack and calls ``job.worker.start(task, job, **jobargs)``, then ``DONE``. ``DataError``,
 ``EnvironmentError`` and ``MemoryError`` end the task with ``ERROR`` (the master retries it), any
-other exception with ``FATAL`` (the job is killed). ``print`` output becomes ``MSG`` events, sent
+other exception -- ``InputMissing`` too: an input that does not exist -- with ``FATAL`` (the job
+is killed). ``print`` output becomes ``MSG`` events, sent
 at most ``MSG_RATE`` in any second (more are joined) so that the master's rate limit is never hit.
 
 A worker outlives nobody: once the process that started it (the master, or the node process of
@@ -22,7 +23,7 @@ import time
 import traceback
 
 from disco import protocol
-from disco.error import DataError
+from disco.error import DataError, InputMissing
 from disco.task import Task
 
 DISCO_WORKER_MAX_TIME = 24 * 60 * 60
@@ -180,6 +181,9 @@ def main():
     except protocol.ProtocolError as e:
         sys.__stderr__.write("disco worker: protocol error: %s\n" % e)
         return 2
+    except InputMissing:        # no retry can heal it
+        _report(chan, "FATAL")
+        return 1
     except (DataError, EnvironmentError, MemoryError):
         _report(chan, "ERROR")
         return 1

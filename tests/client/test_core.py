@@ -198,8 +198,9 @@ def test_result_iterator_fails_over_between_replicas(server, disco_env):
     write_records(os.path.join(server.root, "good"), [("k", "v")])
     replicas = [server.url + "/gone", server.url + "/good"]
     assert list(result_iterator([replicas])) == [("k", "v")]
-    with pytest.raises(Exception, match="Exhausted all available replicas"):
-        list(result_iterator([[server.url + "/gone"]]))
+    from disco.error import InputMissing
+    with pytest.raises(InputMissing, match=r"/gone\): input not found: .*\(404\)"):
+        list(result_iterator([[server.url + "/gone"]]))     # absent everywhere: no use retrying
 
 
 def test_result_iterator_custom_reader_and_streams(tmp_path):

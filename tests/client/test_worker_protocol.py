@@ -139,10 +139,22 @@ def _protocol_accepts_input_err():
 @pytest.mark.xfail(not _protocol_accepts_input_err(), strict=True,
                    reason="disco.protocol rejects the message type INPUT_ERR (isalpha)")
 def test_all_replicas_failing_is_an_error_and_reported(master, server):
+    """Replicas that fail for a reason a retry may heal (HTTP 500): ERROR, the master retries."""
     name = submit(master, Job(), input=["raw://x"], map=jobs.word_map)
+    for path in ("/a", "/b"):
+        server.faults[path] = [500]
     urls = [server.url + "/a", server.url + "/b"]
     run_ = master.run_task(name, "map", [(0, urls)])
     assert run_.status == "ERROR" and "Exhausted all available replicas" in run_.error
+    assert run_.input_errs == [[0, [0, 1]]]
+
+
+def test_an_input_absent_on_every_replica_is_fatal(master, server):
+    """Replicas that do not exist (HTTP 404): no retry can heal it, the job fails at once."""
+    name = submit(master, Job(), input=["raw://x"], map=jobs.word_map)
+    urls = [server.url + "/a", server.url + "/b"]
+    run_ = master.run_task(name, "map", [(0, urls)])
+    assert run_.status == "FATAL" and "InputMissing" in run_.error and "input not found" in run_.error
     assert run_.input_errs == [[0, [0, 1]]]
 
 

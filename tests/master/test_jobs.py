@@ -84,6 +84,8 @@ def test_fatal_kills_the_job(master):
     assert any(e in events for e in ("FATAL: [map:%d] fatal failure" % i for i in range(3)))
     assert events[-1].startswith("ERROR: Job killed: Task map:")
     assert not any(e.startswith("Stage reduce") for e in events)
+    map_stage = get_json(master, "/disco/ctrl/jobinfo?name=" + name)["pipeline"][0]
+    assert map_stage[0] == "map" and map_stage[1:3] == [0, 0]      # no task of a dead job waits
 
 
 def test_too_many_failures_kill_the_job(start):

@@ -158,3 +158,13 @@ def test_pipeline_reads_a_classic_jobs_index_results(master, text_inputs):
     stage = Stage("copy", process=keep_words, input_chain=[task_input_stream, chain_reader])
     job = TestPipe().run(input=results, pipeline=[("split", stage, True)])
     assert dict(result_iterator(job.wait())) == word_counts()
+
+
+def test_long_raw_input_keeps_task_names_short(master):
+    """A raw:// input of 3000 characters is the group host of its split task: its directory and
+    file names stay under the file system's limit (this failed with 'File name too long' and was
+    retried for 10 minutes)."""
+    text = " ".join("w%d" % (i % 7) for i in range(600))
+    job = TestPipe().run(input=["raw://" + text], pipeline=[("split", Stage("words", process=split_words))])
+    counts = collections.Counter(word for word, _n in result_iterator(job.wait(timeout=60)))
+    assert counts == collections.Counter(text.split())

@@ -28,7 +28,7 @@ from disco import JOBPACK_VERSION1
 from disco._partition import map_output
 from disco.context import current_task
 from disco.error import DiscoError
-from disco.inputs import inputlist
+from disco.inputs import absolute, inputlist
 from disco.readers import read_index
 from disco.recordio import StreamCombiner
 from disco.util import argcount, globalize, isiterable, iterify, ispartitioned
@@ -116,7 +116,7 @@ class Worker(BaseWorker):
         if not isiterable(job_input):
             raise DiscoError("Job 'input' is not a list of input locations, or a list of such "
                              "lists: %r" % (job_input,))
-        input = inputlist(job_input, label=None if has_map else False, settings=job.settings)
+        input = inputlist(absolute(job_input), label=None if has_map else False, settings=job.settings)
         if has_map:
             nr_reduces = get("partitions") or 1
         elif ispartitioned(input):

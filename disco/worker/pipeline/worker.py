@@ -30,7 +30,7 @@ import sys
 
 from disco import JOBPACK_VERSION2
 from disco.error import DiscoError
-from disco.inputs import inputlist
+from disco.inputs import absolute, inputlist
 from disco.recordio import (StreamCombiner, chain_reader, disco_output_stream, task_input_stream,
                             task_output_stream)
 from disco.util import isiterable
@@ -143,7 +143,7 @@ class Worker(BaseWorker):
             raise DiscoError("Job 'input' is not a list of input locations, or a list of such "
                              "lists: %r" % (job_input,))
         inputs = [[0, 0, [input] if isinstance(input, str) else list(input)]
-                  for input in inputlist(job_input, label=False, settings=job.settings)]
+                  for input in inputlist(absolute(job_input), label=False, settings=job.settings)]
         jobdict = super().jobdict(job, **jobargs)
         jobdict.update({"worker": self.bin, "inputs": inputs,
                         "pipeline": [[stage.name, grouping, concurrent]
