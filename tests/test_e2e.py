@@ -11,7 +11,7 @@ from disco.error import JobError
 from disco.job import Job, JobChain
 from disco.wordcount import map_words, reduce_counts, reduce_counts_out as reduce_out
 from disco.worker.classic.func import chain_reader, nop_map, sum_combiner, sum_reduce
-from masters import point_clients_at
+from masters import point_clients_at, wait_gone
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXT = ["the quick brown fox", "jumps over the lazy dog", "the dog sleeps", "a fox is quick"] * 5
@@ -172,10 +172,7 @@ def test_a_worker_busy_in_user_code_exits_when_its_master_dies(tmp_path, monkeyp
         pid = int(pidfile.read_text())
         os.killpg(master.proc.pid, signal.SIGKILL)
         master.proc.wait()
-        deadline = time.monotonic() + 10
-        while os.path.exists("/proc/%d" % pid) and open("/proc/%d/stat" % pid).read().rsplit(") ", 1)[1][0] != "Z":
-            assert time.monotonic() < deadline, "the worker outlived its master"
-            time.sleep(0.05)
+        wait_gone(pid, 10, "the worker outlived its master")
     finally:
         master.stop()
 

@@ -13,6 +13,7 @@ import pytest
 
 import cjobs
 from cluster_support import start_cluster
+from masters import wait_gone
 from disco.core import Job, result_iterator
 from disco.error import JobError
 
@@ -190,19 +191,10 @@ def test_master_death_ends_its_attempts_on_the_nodes(cluster, tmp_path):
     pid = int(pidfile.read_text())
     os.killpg(cluster.master.proc.pid, signal.SIGKILL)
     cluster.master.proc.wait()
-    deadline = time.monotonic() + 15
-    while _running(pid):
-        assert time.monotonic() < deadline, "the worker outlived its master"
-        time.sleep(0.05)
+    wait_gone(pid, 15, "the worker outlived its master")
     assert all(proc.poll() is None for proc in cluster.nodes.values())     # the nodes stay up
 
 
-def _running(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_master_restart_nodes_rejoin(cluster):

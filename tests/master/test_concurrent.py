@@ -2,10 +2,11 @@
 producers run, get their inputs in steps (deferred INPUT, ``more``, then ``done``) and end with
 the results of a plain run."""
 import asyncio
-import os
 import time
 
 import pytest
+
+from masters import alive
 
 from disco.master.jobspec import Stage
 from disco.master.model import JobRun, Task
@@ -80,13 +81,6 @@ def test_failed_consumer_is_retried(master, tmp_path):
     assert "WARNING: [second:3] transient failure" in messages(master, name)
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open("/proc/%d/stat" % pid) as f:
-        return f.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_kill_while_a_consumer_waits_for_inputs(master, tmp_path):
@@ -99,10 +93,10 @@ def test_kill_while_a_consumer_waits_for_inputs(master, tmp_path):
         time.sleep(0.05)
     time.sleep(0.3)                       # the consumer's second INPUT request is deferred now
     pids = [int((tmp_path / p).read_text()) for p in ("pid-map-1", "pid-second-2")]
-    assert all(_alive(p) for p in pids)
+    assert all(alive(p) for p in pids)
     assert get_json(master, "/disco/ctrl/kill_job", name) == ""
     assert wait(master, name) == ["dead", []]
-    assert not any(_alive(p) for p in pids)
+    assert not any(alive(p) for p in pids)
     assert messages(master, name)[-1] == "WARN: Job killed"
 
 

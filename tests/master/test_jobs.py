@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from masters import alive
 from master_support import call, get_json, jobhome, jobpack, messages, read_results, run, seen, submit, wait
 
 MAP_REDUCE = {"pipeline": [["map", "split", False], ["reduce", "group_label", False]]}
@@ -113,13 +114,6 @@ def test_missing_worker_kills_the_job(master):
     assert any("worker 'nowhere.sh' not found in the job home" in e for e in messages(master, name))
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open("/proc/%d/stat" % pid) as f:     # a zombie is dead too
-        return f.read().split(") ", 1)[1][0] != "Z"
 
 
 def _wait_for(path, timeout=10):
@@ -139,7 +133,7 @@ def test_kill_stops_workers_and_their_children(master, tmp_path):
     assert get_json(master, "/disco/ctrl/nodeinfo")["localhost"]["tasks"] == [name]
     assert get_json(master, "/disco/ctrl/kill_job", name) == ""
     assert wait(master, name) == ["dead", []]
-    assert not _alive(sleep_pid)
+    assert not alive(sleep_pid)
     assert messages(master, name)[-1] == "WARN: Job killed"
     assert "tasks" not in get_json(master, "/disco/ctrl/nodeinfo")["localhost"]
 

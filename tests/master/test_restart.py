@@ -7,6 +7,7 @@ import pytest
 
 from disco.master import daemon
 from disco.settings import DiscoSettings
+from masters import alive, wait_gone
 from master_support import call, get_json, jobpack, messages, read_results, run, submit, wait
 
 MAP = {"pipeline": [["map", "split", False]]}
@@ -20,13 +21,6 @@ def _wait_for(path, timeout=10):
     return int(open(path).read())
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open("/proc/%d/stat" % pid) as f:     # a zombie is dead too
-        return f.read().rsplit(") ", 1)[1][0] != "Z"
 
 
 def test_restart_keeps_history_and_kills_orphans(start, tmp_path):
@@ -42,13 +36,10 @@ def test_restart_keeps_history_and_kills_orphans(start, tmp_path):
     sleep_pid = _wait_for(tmp_path / "sleep.pid")
     os.killpg(master.proc.pid, signal.SIGKILL)        # a crash: workers are left behind
     master.proc.wait()
-    assert _alive(sleep_pid)
+    assert alive(sleep_pid)
 
     master = start(root=root)           # kills the process groups the crashed master left
-    deadline = time.monotonic() + 10
-    while _alive(sleep_pid):
-        assert time.monotonic() < deadline, "the crashed master's worker survived its restart"
-        time.sleep(0.05)
+    wait_gone(sleep_pid, 10, "the crashed master's worker survived its restart")
     assert [j[1:] for j in get_json(master, "/disco/ctrl/joblist")] == [["dead", active], ["ready", done]]
     assert wait(master, done) == ["ready", results] and read_results(master, results) == ["kept"]
     assert call(master, "/disco/ctrl/rawevents?name=" + done)[2] == raw

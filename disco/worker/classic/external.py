@@ -21,9 +21,11 @@ All pipes are served by one ``selectors`` loop in the worker's thread, so a prog
 lot to stderr, or reads slowly, never deadlocks the worker.
 """
 import os
+import select
 import selectors
 import struct
 import subprocess
+import time
 
 from disco.error import DiscoError
 from disco.worker.classic.netstring import encode_netstring_fd
@@ -132,6 +134,7 @@ class Program(object):
         except BrokenPipeError:
             self.pending.clear()
             self._close_stdin()
+            self.drain_messages()
             raise DiscoError("External %s program stopped reading its input%s"
                              % (self.mode, self._exit_note()))
         del self.pending[:written]
@@ -139,6 +142,18 @@ class Program(object):
             self.selector.unregister(self.proc.stdin)
             if self.input_done:
                 self._close_stdin()
+
+    def drain_messages(self, wait=1.0):
+        """The program stopped talking: deliver what it still wrote on stderr (its last
+        messages), waiting up to ``wait`` seconds for the rest."""
+        deadline = time.monotonic() + wait
+        while not self.stderr_eof and time.monotonic() < deadline:
+            if not select.select([self.proc.stderr], [], [], max(deadline - time.monotonic(), 0))[0]:
+                break
+            data = os.read(self.proc.stderr.fileno(), READ_SIZE)
+            self.err += data
+            self.stderr_eof = self._eof(self.proc.stderr, data)
+            self._messages()
 
     def _eof(self, pipe, data):
         if data:
@@ -236,6 +251,7 @@ def map(entry, params):
     while program.batches < done:
         if program.stdout_eof:
             program.check_truncated()
+            program.drain_messages()
             raise DiscoError("External map program closed its output%s" % program._exit_note())
         program.pump()
         pairs += program.pairs()
