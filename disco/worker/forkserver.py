@@ -20,8 +20,9 @@ module of the same name first (a job home shipping its own ``cloudpickle``, say)
 by another thread and no socket of the server. It exits like an interpreter does: non-daemon
 threads joined, ``atexit`` functions run, streams flushed.
 
-The server exits when its stdin reaches end of file (the node went away); children it started
-keep running until their process group is killed.
+The server exits when its stdin reaches end of file (the node went away), removing its socket
+and the socket's directory; children it started keep running until their process group is
+killed (a Python worker kills its own group once its parent is gone).
 """
 import array
 import importlib.util
@@ -48,6 +49,7 @@ def main(argv):
 
 class Server:
     def __init__(self, path):
+        self.path = path
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.listener.bind(path)
         self.listener.listen(64)
@@ -73,6 +75,11 @@ class Server:
             for key, _events in self.selector.select():
                 key.data(key.fileobj)
         self._reap(None)
+        try:    # the socket's directory is ours alone (made for it by the node's side)
+            os.unlink(self.path)
+            os.rmdir(os.path.dirname(self.path))
+        except OSError:
+            pass
 
     def _stop(self):
         self.running = False

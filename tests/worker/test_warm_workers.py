@@ -159,3 +159,22 @@ def suicide_once(e, params):
         open(params, "w").close()
         os.kill(os.getpid(), signal.SIGKILL)
     yield e, 1
+
+
+def test_the_warm_process_leaves_nothing_behind_when_its_master_dies(tmp_path, monkeypatch):
+    master = start_master(str(tmp_path / "root"), DISCO_WORKERS="1")
+    try:
+        point_clients_at(monkeypatch, master)
+        info = run_describe()
+        server = info["ppid"]
+        sock = cmdline(server)[-2].decode()
+        assert os.path.exists(sock)
+        os.killpg(master.proc.pid, signal.SIGKILL)      # the master's group: not the warm process
+        master.proc.wait()
+        deadline = time.monotonic() + 30
+        while _alive(server):
+            assert time.monotonic() < deadline, "the warm process outlived its master"
+            time.sleep(0.05)
+        assert not os.path.exists(os.path.dirname(sock))
+    finally:
+        master.stop()
