@@ -41,7 +41,8 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     const states = [];
     if (info.blacklisted) states.push(el("span", {class: "badge blacklisted", text: "blacklisted"}));
-    if (!info.connected) states.push(el("span", {class: "badge disconnected", text: "disconnected"}));
+    if (info.refused) states.push(el("span", {class: "badge disconnected", text: "refused", title: info.refused}));
+    else if (!info.connected) states.push(el("span", {class: "badge disconnected", text: "disconnected"}));
     const state = (info.blacklisted ? " blacklisted" : "") + (info.connected ? "" : " disconnected");
     return el("div", {class: "node" + state, data: {host: host}},
       el("h3", {class: "host"}, el("span", {class: "hostname", text: host, title: host}), states),
