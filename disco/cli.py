@@ -229,6 +229,11 @@ def cmd_run(args):
         jobargs["input"] = inputs
     if args.scheduler:
         jobargs["scheduler"] = {k: ast.literal_eval(v) for k, v in args.scheduler}
+    if args.inline:     # in this process (pdb and print work): print the result records
+        from disco.core import result_iterator
+        for record in result_iterator(job.run(inline=True, **jobargs).wait()):
+            print("\t".join(map(str, record)) if isinstance(record, tuple) else record)
+        return
     print(job.run(**jobargs).name)
 
 
@@ -365,6 +370,9 @@ def _job_parsers(sub):
     c.add_argument("-P", "--param", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="a job argument (a string)")
     c.add_argument("-j", "--job-mode", action="store_true", help="inputs are job names: use their results")
+    c.add_argument("--inline", action="store_true",
+                   help="run the job in this process, without a master, and print its result records "
+                        "(for debugging: pdb and print work)")
     c.set_defaults(fn=cmd_run)
     c = sub.add_parser("deref", help="expand inputs (index files, tags) to replica lists")
     c.add_argument("inputs", nargs="*")

@@ -51,10 +51,23 @@ class Job(object):
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self.name)
 
-    def run(self, **jobargs):
+    def wait(self, *args, **kwargs):
+        """The job's results once it is ready (``Disco.wait``); an inline job's at once."""
+        inline = self.__dict__.get("_inline_results")
+        if inline is not None:
+            return inline
+        return self.disco.wait(self.name, *args, **kwargs)
+
+    def run(self, inline=False, **jobargs):
         """Build the job pack with the worker (``jobdict``, ``jobenvs``, ``jobhome``) and
         ``disco.task.jobdata(self, jobargs)``, submit it and take the master's unique name.
-        Returns the job; JobError if the pack cannot be built or the master refuses it."""
+        Returns the job; JobError if the pack cannot be built or the master refuses it.
+        ``inline=True`` runs the job in this process instead, for debugging (``disco.inline``):
+        ``wait()`` then returns its results at once."""
+        if inline:
+            from disco.inline import run_inline
+            self._inline_results = run_inline(self, jobargs)
+            return self
         worker = self.worker
         try:
             jobpack = JobPack(worker.jobpack_version, worker.jobdict(self, **jobargs),
