@@ -167,7 +167,11 @@ class Jobs:
             known, running, done, failed = counts.get(stage, (0, 0, 0, 0))
             waiting = known - running - done if record.status == "active" else 0   # a dead job waits for nothing
             stages.append([stage, waiting if capped else 0, waiting, running, done, failed])
-        return {"timestamp": timestamp(record.started), "active": record.status, "pipeline": stages,
+        ended = self.s.registry.ended(name)
+        return {"timestamp": timestamp(record.started), "ended": timestamp(ended) if ended else "",
+                "duration": round((ended or time.time()) - record.started, 3),
+                "tasks": self.s.registry.unfinished_tasks(name),
+                "active": record.status, "pipeline": stages,
                 "results": [url for result in record.results
                             for url in ([result] if isinstance(result, str) else result)],
                 "inputs": record.inputs, "worker": record.worker,

@@ -11,6 +11,7 @@ commits, which a restarted master treats like any job it did not see finish (``d
 """
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 
 _SCHEMA = """
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE TABLE IF NOT EXISTS stage_results (
     job TEXT, stage TEXT, results TEXT, PRIMARY KEY (job, stage));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS job_ends (job TEXT PRIMARY KEY, ended REAL);
 """
 
 
@@ -54,6 +56,8 @@ class Registry:
         """Mark jobs still ``active`` (their master died) as ``dead``; return their names."""
         names = [r[0] for r in self.db.execute("SELECT name FROM jobs WHERE status = 'active'")]
         self.db.execute("UPDATE jobs SET status = 'dead' WHERE status = 'active'")
+        self.db.executemany("INSERT OR REPLACE INTO job_ends VALUES (?, ?)",
+                            [(name, time.time()) for name in names])
         self.db.execute("UPDATE tasks SET state = 'waiting' WHERE state = 'running'")
         return names
 
@@ -65,6 +69,7 @@ class Registry:
     def finish_job(self, name, status, results=()):
         self.db.execute("UPDATE jobs SET status = ?, results = ? WHERE name = ?",
                         (status, json.dumps(list(results)), name))
+        self.db.execute("INSERT OR REPLACE INTO job_ends VALUES (?, ?)", (name, time.time()))
         self.db.execute("UPDATE tasks SET state = 'waiting' WHERE job = ? AND state = 'running'",
                         (name,))
 
@@ -78,7 +83,8 @@ class Registry:
         return [_record(r) for r in self.db.execute("SELECT * FROM jobs ORDER BY started DESC")]
 
     def delete_job(self, name):
-        for table, column in (("jobs", "name"), ("tasks", "job"), ("stage_results", "job")):
+        for table, column in (("jobs", "name"), ("tasks", "job"), ("stage_results", "job"),
+                              ("job_ends", "job")):
             self.db.execute("DELETE FROM %s WHERE %s = ?" % (table, column), (name,))
 
     # tasks
@@ -94,6 +100,19 @@ class Registry:
     def task_failed(self, job, taskid):
         self.db.execute("UPDATE tasks SET state = 'waiting', failures = failures + 1 "
                         "WHERE job = ? AND taskid = ?", (job, taskid))
+
+    def ended(self, job):
+        """When the job ended (seconds since the epoch), or None while it runs."""
+        row = self.db.execute("SELECT ended FROM job_ends WHERE job = ?", (job,)).fetchone()
+        return row[0] if row else None
+
+    def unfinished_tasks(self, job, limit=200):
+        """``[taskid, stage, state, host, failures]`` of the job's tasks not done (at most
+        ``limit``; running first, then by task id)."""
+        rows = self.db.execute(
+            "SELECT taskid, stage, state, host, failures FROM tasks WHERE job = ? AND state != 'done' "
+            "ORDER BY state != 'running', taskid LIMIT ?", (job, limit))
+        return [list(r) for r in rows]
 
     def stage_counts(self, job):
         """``{stage: (known, running, done, failures)}`` of the job's tasks."""

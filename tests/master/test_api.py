@@ -86,6 +86,8 @@ def test_job_queries(master):
 
     info = get_json(master, "/disco/ctrl/jobinfo?name=" + name)
     assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d", info.pop("timestamp"))
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d", info.pop("ended"))
+    assert 0 < info.pop("duration") < 60 and info.pop("tasks") == []
     assert info == {"active": "ready", "pipeline": [["map", 0, 0, 0, 2, 0]], "hosts": [],
                     "results": [r[0] for r in results], "inputs": ["raw://0-a", "raw://1-b"],
                     "worker": "worker.sh", "owner": "tester@host"}

@@ -83,6 +83,8 @@ def test_job_page_shows_a_running_job_then_its_results(master, page, shot):
     job_page(page, master, job.name)
     expect(page.locator("#jobstatus")).to_have_text("active")
     expect(page.locator("#live")).to_be_visible()
+    expect(page.locator("#info-ended")).to_have_text("–")
+    expect(page.locator("#tasks tbody tr.task.running").first).to_contain_text("localhost")
     map_row = page.locator('#stages tbody tr[data-stage="map"]')
     expect(map_row.locator("td.running")).to_have_text(NONZERO)
     assert map_row.locator(".seg.running").evaluate("e => parseFloat(e.style.width)") > 0
@@ -93,6 +95,10 @@ def test_job_page_shows_a_running_job_then_its_results(master, page, shot):
 
     expect(page.locator("#jobstatus")).to_have_text("ready", timeout=30000)
     expect(map_row.locator("td.done")).to_have_text("2")
+    info = jobinfo(master, job.name)
+    expect(page.locator("#info-ended")).to_have_text(info["ended"])
+    expect(page.locator("#info-duration")).to_have_text(re.compile(r"^\d+ s$|min"))
+    expect(page.locator("#tasks tbody")).to_contain_text("Every task is done")
     expect(map_row.locator("td.running")).to_have_text("0")
     assert map_row.locator(".seg.done").evaluate("e => e.style.width") == "100%"
     expect(page.locator("#live")).to_be_hidden()
@@ -142,6 +148,8 @@ def test_kill_from_the_job_page(master, page, dialogs, shot, tmp_path):
     page.click("#kill")
     expect(page.locator("#jobstatus")).to_have_text("dead", timeout=15000)
     assert len(dialogs.seen) == 2
+    expect(page.locator("#tasks tbody tr.task")).to_have_count(1)           # the killed task
+    expect(page.locator('#stages tr[data-stage="map"] td.waiting')).to_have_text("0")
     assert jobinfo(master, job.name)["active"] == "dead"
     expect(page.locator("#events li.warning .message").first).to_contain_text("Job killed")
     expect(page.locator("#live")).to_be_hidden()

@@ -39,6 +39,12 @@ document.addEventListener("DOMContentLoaded", () => {
       : null);
   }
 
+  function formatDuration(seconds) {
+    const s = Math.round(seconds);
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
+    return (h ? h + " h " : "") + (h || m ? m + " min " : "") + sec + " s";
+  }
+
   function setText(id, text) {
     $(id).textContent = text;
   }
@@ -67,6 +73,15 @@ document.addEventListener("DOMContentLoaded", () => {
     badge.className = "badge " + status;
     replace($("info-status"), el("span", {class: "statustext " + status, text: status}));
     setText("info-started", info.timestamp);
+    setText("info-ended", info.ended || "–");
+    setText("info-duration", typeof info.duration === "number" ? formatDuration(info.duration) : "–");
+    const tasks = Array.isArray(info.tasks) ? info.tasks : [];
+    setText("taskcount", String(tasks.length));
+    replace($("tasks").tBodies[0], tasks.length
+      ? tasks.map(([taskid, stage, state, node, failures]) => el("tr", {class: "task " + state},
+        el("td", {text: stage + ":" + taskid}), el("td", {class: "state", text: state}),
+        el("td", {text: node || "–"}), el("td", {class: failures ? "failed nonzero" : "", text: failures || 0})))
+      : el("tr", {}, el("td", {colspan: 4, class: "muted", text: "Every task is done."})));
     setText("info-owner", info.owner);
     setText("info-worker", info.worker);
     replace($("stages").tBodies[0], (info.pipeline || []).map(stageRow));
