@@ -58,8 +58,11 @@ def gc(master, timeout=30):
 def wait_gc_idle(master, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        stats = ok(master, "/ddfs/ctrl/gc_stats")
-        if stats and ok(master, "/ddfs/ctrl/gc_status") == "":
-            return stats
+        # the status first: stats read before it could be those of the run before, when the
+        # run in progress ends between the two requests
+        if ok(master, "/ddfs/ctrl/gc_status") == "":
+            stats = ok(master, "/ddfs/ctrl/gc_stats")
+            if stats:
+                return stats
         time.sleep(0.05)
     raise AssertionError("GC did not finish within %d s" % timeout)
