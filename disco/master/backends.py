@@ -234,6 +234,8 @@ def _start_time(pid):
 
 
 def _unlink(path):
+    if path is None:
+        return
     try:
         os.unlink(path)
     except FileNotFoundError:

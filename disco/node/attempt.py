@@ -8,14 +8,13 @@ away -- kills the worker's process group: no orphans.
 """
 import asyncio
 import os
-import signal
 import uuid
 
 import aiohttp
 from distributed import get_worker
 
 from disco.master import jobhome
-from disco.master.backends import write_atomically
+from disco.master.backends import LocalProcess, write_atomically
 from disco.master.workerenv import worker_env
 from disco.node.plugin import node_state
 from disco.relay import control, parse
@@ -54,11 +53,7 @@ class Attempt:
         except (OSError, aiohttp.ClientError, asyncio.TimeoutError) as e:
             return await self.failed("node", "cannot fetch the job pack: %s" % (e or type(e).__name__))
         try:
-            self.proc = await asyncio.create_subprocess_exec(
-                os.path.join(self.home, self.spec["worker"]), stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=self.home,
-                env=worker_env(self.spec["jobenvs"], self.spec["settings"], self.state.disco_data,
-                               self.state.ddfs_data), start_new_session=True)
+            self.proc = await self.start_worker()
         except OSError as e:
             return await self.failed("start", str(e))
         await self.ws.send_str(control("started", {
@@ -70,7 +65,23 @@ class Attempt:
         finally:
             self.kill()
             pump.cancel()
-        return self.proc.returncode
+        return await self.proc.wait()
+
+    async def start_worker(self):
+        """The worker: forked from the node's warm process when it can be (a Python worker,
+        see :mod:`disco.master.warmworkers`), else executed; a WorkerProcess either way."""
+        state = self.state
+        env = worker_env(self.spec["jobenvs"], self.spec["settings"], state.disco_data, state.ddfs_data)
+        if state.warm is not None:
+            proc = await state.warm.start_attempt(self.home, self.spec["worker"], env,
+                                                  state.disco_data, state.ddfs_data)
+            if proc is not None:
+                return proc
+        proc = await asyncio.create_subprocess_exec(
+            os.path.join(self.home, self.spec["worker"]), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=self.home,
+            env=env, start_new_session=True)
+        return LocalProcess(proc, self.home, state.disco_data, state.ddfs_data, None)
 
     async def failed(self, why, message):
         await self.ws.send_str(control("failed", why, message=message))
@@ -103,7 +114,7 @@ class Attempt:
         the attempt (it may still write the index file after the worker exited)."""
         try:
             while True:
-                chunk = await self.proc.stdout.read(CHUNK)
+                chunk = await self.proc.output.read(CHUNK)
                 if not chunk:
                     break
                 await self.ws.send_bytes(chunk)
@@ -143,10 +154,5 @@ class Attempt:
 
     def kill(self):
         """Kill the worker's process group and close our ends of its pipes (idempotent)."""
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc._transport.close()
+        if self.proc is not None:
+            self.proc.kill()

@@ -13,6 +13,7 @@ from distributed import WorkerPlugin
 
 from disco.master import auth
 from disco.master.names import job_dir
+from disco.master.warmworkers import WarmWorkers
 from disco.node.dataserver import DataServer
 from disco.settings import DiscoSettings
 
@@ -30,6 +31,8 @@ class NodeState:
         self.disco_data = os.path.abspath(settings["DISCO_DATA"])
         self.ddfs_data = os.path.abspath(settings["DDFS_DATA"])
         self.locks = {}           # job name -> lock serialising the job home's unpacking
+        # forks Python workers from a warm process (disco.master.warmworkers), unless disabled
+        self.warm = WarmWorkers() if settings.getbool("DISCO_WORKER_FORKSERVER") else None
         self.attempts = set()     # running attempts (disco.node.attempt.Attempt)
         self.server = None
         self.error = None
@@ -56,6 +59,8 @@ class NodeState:
             attempt.kill()
         if self.server is not None:
             self.server.stop()
+        if self.warm is not None:
+            self.warm.close()
 
 
 def node_state(worker, port=None, token=None):
