@@ -1,4 +1,4 @@
-"""The ``disco`` command line (SPEC §4.1).
+"""The ``disco`` command line (docs/cli.md#disco).
 
 Job-name arguments accept history shortcuts: ``@`` is the most recent job on the master, ``@?text``
 the most recent job whose name contains ``text``; other names must be jobs the master knows.

@@ -1,4 +1,4 @@
-"""The ``ddfs`` command line (SPEC §4.2): tags, blobs and attributes of a Disco master's DDFS.
+"""The ``ddfs`` command line (docs/cli.md#ddfs): tags, blobs and attributes of a Disco master's DDFS.
 
 Options of every command: ``-s FILE`` (settings file), ``-M HOST[:PORT]`` (the master), ``-t TOKEN``
 (the DDFS read and write token), ``-v`` (print the settings, show tracebacks). Commands that take

@@ -64,9 +64,5 @@ def test_links_between_pages_resolve():
     assert broken(references) == []
 
 
-# modules other helpers were rewriting when the citations were replaced (issue 10)
-_NOT_YET = tuple(os.path.join(*p.split("/")) for p in (
-    "disco/cli.py", "disco/ddfs_cli.py", "disco/master/config.py", "disco/master/coordinator.py",
-    "disco/master/ddfs/tagdata.py", "disco/master/ddfs/web.py", "disco/master/jobhome.py",
-    "disco/master/routes.py", "disco/master/scheduler.py", "disco/master/webui.py",
-    "disco/master/workerhost.py", "tests/web/conftest.py", "tests/web/test_pages.py"))
+# sources still citing the outside SPEC (none: every source cites docs/ now)
+_NOT_YET = ()

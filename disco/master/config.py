@@ -1,4 +1,4 @@
-"""The cluster config file ``DISCO_MASTER_CONFIG`` (SPEC §2.12).
+"""The cluster config file ``DISCO_MASTER_CONFIG`` (docs/settings.md#cluster-config).
 
 ``{"hosts": [["<hostspec>", "<max workers>"], ...], "blacklist": [host, ...], "gc_blacklist": [...]}``;
 a bare list is the legacy form holding only the hosts. A hostspec is a host name or a range

@@ -1,4 +1,5 @@
-"""The job coordinator: runs one job from its inputs to its results (SPEC §2.14, §6.2, §6.4).
+"""The job coordinator: runs one job from its inputs to its results (docs/master.md#stages-and-tasks,
+docs/master.md#failures-and-retries, docs/master.md#saving-results).
 
 The job's inputs become the outputs of the virtual ``input`` stage (index inputs are read to
 learn their labels). The stages are chained :class:`disco.master.stages.StageRun` objects: each

@@ -1,4 +1,4 @@
-"""Unpacking a job home on a node (SPEC §6.5).
+"""Unpacking a job home on a node (docs/master.md#job-homes).
 
 ``DISCO_DATA/<node>/<HH>/<job>/`` receives the job pack as ``jobfile``, the files of the jobhome
 zip, an executable worker and finally the empty marker ``.jobhome``; a directory that has the

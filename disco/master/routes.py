@@ -1,4 +1,4 @@
-"""The master's HTTP API (SPEC §3.1-3.2, §3.5): one route table, thin handlers.
+"""The master's HTTP API (docs/http-api.md): one route table, thin handlers.
 
 Handlers parse the request, call the :class:`~disco.master.master.Master`'s services and shape
 the reply. Every request passes :mod:`disco.master.auth` first
@@ -70,8 +70,8 @@ def make_app(master):
         web.get("/disco/ctrl/get_stageresults", h.get_stageresults, allow_head=False),
         web.get("/disco/ctrl/{op}", _not_found, allow_head=False),
         web.get("/disco/{path:.*}", h.data_file, allow_head=False),
-        *ddfs_web.routes(master.ddfs),   # the DDFS API (SPEC §3.3): /ddfs/...
-        *webui.routes(master),      # the web pages (SPEC §5): /, /<page>.html, /css, /js
+        *ddfs_web.routes(master.ddfs),   # the DDFS API (docs/http-api.md#ddfs): /ddfs/...
+        *webui.routes(master),      # the web pages (docs/http-api.md#web-pages): /, /<page>.html, /css, /js
         web.route("*", "/{tail:.*}", _not_found),
     ])
     return app

@@ -1,4 +1,4 @@
-"""The scheduler: waiting tasks -> free node slots (SPEC §6.3).
+"""The scheduler: waiting tasks -> free node slots (docs/master.md#scheduling).
 
 A node is usable when it is configured and not blacklisted; it runs at most ``max_workers`` tasks.
 A job runs at most its ``max_cores`` tasks at once. On every change the free usable nodes, least

@@ -1,4 +1,8 @@
-"""The master's web pages (SPEC §5): static HTML/CSS/JS files served from ``DISCO_WWW_ROOT``.
+"""The master's web pages (docs/http-api.md#web-pages): static HTML/CSS/JS files served from ``DISCO_WWW_ROOT``.
+
+A page file (``<page>.html``) is its body only, after one line of metadata,
+``<!-- title: T | page: P | nav: N -->``; every page is served inside ``layout.html``, which holds
+the head and the navigation they share (``nav`` names the navigation link shown as current).
 
 The pages hold no data: their scripts fetch the JSON API (``/disco/ctrl/...``, ``/ddfs/...``) and
 build the DOM with ``textContent`` only. Routes: ``/`` (the status page), ``/<page>.html`` for the
@@ -25,6 +29,8 @@ _HEADERS = {
 }
 
 
+_META = re.compile(r"(\w+): ([^|]*?)\s*(?:\||-->)")
+_NAV = re.compile(r"\{nav:(\w+)\}")
 _ASSET = re.compile(r"/(?:(?:%s)\.html|(?:css|js|images)/%s)?" % ("|".join(PAGES), _FILE))
 
 
@@ -57,11 +63,27 @@ def routes(master):
             content_type += "; charset=utf-8"
         return web.FileResponse(path, headers={**_HEADERS, "Content-Type": content_type})
 
+    def render(name):
+        try:
+            with open(os.path.join(root, "layout.html"), encoding="utf-8") as f:
+                layout = f.read()
+            with open(os.path.join(root, name + ".html"), encoding="utf-8") as f:
+                meta, body = f.read().split("\n", 1)
+        except (FileNotFoundError, ValueError):
+            raise web.HTTPNotFound(text="not found") from None
+        fields = dict(_META.findall(meta))
+        text = layout.replace("{body}", body)
+        for key in ("title", "page"):
+            text = text.replace("{%s}" % key, fields.get(key, ""))
+        text = text.replace("{script}", name)
+        text = _NAV.sub(lambda m: ' class="active"' if m.group(1) == fields.get("nav") else "", text)
+        return web.Response(text=text, headers={**_HEADERS, "Content-Type": "text/html; charset=utf-8"})
+
     async def index(request):
-        return serve("index.html")
+        return render("index")
 
     async def page(request):
-        return serve(request.match_info["page"] + ".html")
+        return render(request.match_info["page"])
 
     async def asset(request):
         return serve(request.match_info["dir"], request.match_info["file"])

@@ -1,4 +1,4 @@
-"""The Worker Protocol 1.1 host (SPEC §2.11): runs one attempt of a task on a node.
+"""The Worker Protocol 1.1 host (docs/worker-protocol.md): runs one attempt of a task on a node.
 
 :meth:`WorkerHost.run` unpacks the job home on the node, starts ``jobdict.worker`` there (cwd = job
 home, env = :func:`disco.master.workerenv.worker_env` computed on the node: the node's environment
@@ -11,7 +11,7 @@ group, stdout merged into stderr), answers its requests and returns an :class:`O
 * ``fatal`` -- the job must be killed (``FATAL``, protocol violations, rate limit, bad job home,
   a worker that cannot be executed).
 
-An ``INPUT`` request that must be deferred (SPEC §2.11) waits for the task's inputs to change,
+An ``INPUT`` request that must be deferred (docs/worker-protocol.md) waits for the task's inputs to change,
 or for the worker to exit. The worker's process group is killed when the attempt ends, whatever
 the outcome.
 """

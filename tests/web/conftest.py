@@ -146,7 +146,7 @@ def api(master, path, **kwargs):
     return reply.json()
 
 
-# ---- a stub of the DDFS API (SPEC §3.3), for the pages' DDFS branches ----
+# ---- a stub of the DDFS API (docs/http-api.md#ddfs), for the pages' DDFS branches ----
 
 STUB_TAGS = {
     "data:web:logs": {

@@ -1,4 +1,4 @@
-"""The master's web pages (SPEC §5) in headless Chromium, against real masters running real jobs."""
+"""The master's web pages (docs/http-api.md#web-pages) in headless Chromium, against real masters running real jobs."""
 import json
 import os
 import re
@@ -59,7 +59,17 @@ def test_pages_and_assets_are_served(master):
         assert reply.status_code == 200, path
         assert reply.headers["Content-Type"].startswith(kind), path
         assert "script-src 'self'" in reply.headers["Content-Security-Policy"]
-    for path in ("/nothing.html", "/js/nothing.js", "/js/..%2Fjob.html", "/css/.hidden", "/www/index.html"):
+    # one layout: the shared head and navigation, each page's own title, script and current link
+    active = {"index": "./", "job": None, "config": "config.html", "ddfs": "ddfs.html", "tag": "ddfs.html"}
+    for name, current in active.items():
+        html = requests.get("%s/%s.html" % (master.url, name)).text
+        assert html.startswith("<!DOCTYPE html>") and '<script src="js/%s.js" defer>' % name in html, name
+        assert re.findall(r'<a href="([^"]+)"[^>]*>(?:Status|Configure|DDFS)</a>', html) == [
+            "./", "config.html", "ddfs.html"], name
+        assert re.findall(r'<a href="([^"]+)" class="active">', html) == ([current] if current else []), name
+        assert "{" not in html.split("<body", 1)[0] and "<!-- title:" not in html, name
+    for path in ("/nothing.html", "/js/nothing.js", "/js/..%2Fjob.html", "/css/.hidden", "/www/index.html",
+                 "/layout.html"):
         assert requests.get(master.url + path).status_code == 404, path
     assert requests.get(master.url + "/disco/version").status_code == 200   # the API is untouched
     # no asset from elsewhere: every src/href of the pages is relative to the master

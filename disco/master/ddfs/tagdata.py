@@ -1,4 +1,4 @@
-"""The tag object (SPEC §2.9) and the rules for reading and changing it (SPEC §3.3), without I/O.
+"""The tag object (docs/ddfs.md#tags) and the rules for reading and changing it (docs/http-api.md#ddfs), without I/O.
 
 Stored: ``{"version": 1, "id": "<tag>$<TS>", "last-modified": "YYYY/MM/DD HH:MM:SS", "read-token",
 "write-token", "urls": [[replica, ...], ...], "user-data": {name: value}}``; readers get it

@@ -1,4 +1,4 @@
-"""The ``/ddfs/...`` HTTP API (SPEC §3.3, §3.4): thin handlers over the master's DDFS.
+"""The ``/ddfs/...`` HTTP API (docs/http-api.md#ddfs): thin handlers over the master's DDFS.
 
 Tokens come from ``Authorization: Basic base64("token:<TOKEN>")`` (anything else: no token).
 Failures reply their status with a plain text message: 401 "Incorrect or missing token.", 403

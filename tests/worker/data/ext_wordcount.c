@@ -1,4 +1,4 @@
-/* An external Disco map/reduce program (SPEC §2.13) for the worker tests.
+/* An external Disco map/reduce program (docs/jobs.md#external-programs) for the worker tests.
  * map: each input value (a line) -> a batch of (word + suffix, "1") pairs.
  * reduce: sums the values of each key, then writes one batch of (key, total) pairs.
  * Parameter "suffix" is appended to words; parameter "fail" makes it report **<ERR>. */

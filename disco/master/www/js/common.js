@@ -173,7 +173,7 @@ const Disco = (() => {
   }
 
   /* A browsable link for a Disco URL: disco://host/p and dir://host/p are served by the node's
-   * web server on the master's port (SPEC §2.6), http(s) as is; null for anything else. */
+   * web server on the master's port (docs/formats/urls.md#url-schemes), http(s) as is; null for anything else. */
   function httpUrl(url) {
     const m = /^([a-z]+):\/\/([^/]*)(\/.*)?$/.exec(String(url));
     if (!m) return null;
