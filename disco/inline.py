@@ -22,10 +22,17 @@ import sys
 import tempfile
 import time
 
+from disco.context import reset_task, set_task
+from disco.core import Results
 from disco.error import JobError
 from disco.jobpack import JobPack
 from disco.layout import data_url, index_line, job_path
-from disco.context import reset_task, set_task
+from disco.master import jobspec
+from disco.master.backends import write_atomically
+from disco.master.grouping import group
+from disco.master.jobinputs import job_outputs
+from disco.master.outputs import DataOutput, DirOutput, index_labels
+from disco.master.taskinputs import TaskInputs
 from disco.settings import DiscoSettings
 from disco.task import Task, jobdata
 
@@ -62,13 +69,6 @@ class InlineChannel:
 
 def run_inline(job, jobargs):
     """Run ``job`` (a :class:`disco.job.Job`) with ``jobargs`` here; its results."""
-    from disco.core import Results
-    from disco.master import jobspec
-    from disco.master.grouping import group
-    from disco.master.jobinputs import job_outputs
-    from disco.master.outputs import DataOutput, DirOutput, index_labels
-    from disco.master.taskinputs import TaskInputs
-
     worker = job.worker
     pack = JobPack(worker.jobpack_version, worker.jobdict(job, **jobargs),
                    worker.jobenvs(job, **jobargs), worker.jobhome(job, **jobargs),
@@ -109,8 +109,7 @@ def run_inline(job, jobargs):
                     task_job.worker.end(task, task_job, **task_jobargs)
                 finally:
                     reset_task(token)
-                done += _outputs(chan.outputs, job.name, stage.name, taskid, home,
-                                 DataOutput, DirOutput, index_labels)
+                done += _outputs(chan.outputs, job.name, stage.name, taskid, home)
                 taskid += 1
             outputs = done
     finally:
@@ -119,7 +118,7 @@ def run_inline(job, jobargs):
     return Results([o.result for o in outputs], settings)
 
 
-def _outputs(reported, jobname, stage, taskid, home, DataOutput, DirOutput, index_labels):
+def _outputs(reported, jobname, stage, taskid, home):
     """The task's outputs as the master records them: an index file of its local outputs, and
     its URL outputs."""
     lines, data = [], []
@@ -131,8 +130,6 @@ def _outputs(reported, jobname, stage, taskid, home, DataOutput, DirOutput, inde
     if not lines:
         return data
     name = ".disco/%s-%d.results" % (stage, taskid)
-    os.makedirs(os.path.join(home, ".disco"), exist_ok=True)
     text = "".join(lines)
-    with open(os.path.join(home, name), "w") as f:
-        f.write(text)
+    write_atomically(os.path.join(home, name), text)
     return [DirOutput(data_url("dir", NODE, jobname, name), index_labels(text))] + data

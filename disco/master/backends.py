@@ -110,12 +110,13 @@ class NodeBackend:
 
 
 class LocalProcess(WorkerProcess):
-    """A worker started by :class:`LocalBackend` (an asyncio subprocess); ``record`` is the file
-    that remembers its process group until it ends."""
+    """An executed worker (an asyncio subprocess); ``record``, when set, is the file that
+    remembers its process group until it ends."""
 
-    def __init__(self, proc, home, disco_data, ddfs_data, record):
+    record = None
+
+    def __init__(self, proc, home, disco_data, ddfs_data):
         self.proc = proc
-        self.record = record
         self.pid = proc.pid
         self.stdin = proc.stdin
         self.output = proc.stdout
@@ -137,6 +138,20 @@ class LocalProcess(WorkerProcess):
 
     async def write_file(self, relpath, text):
         write_atomically(os.path.join(self.home, relpath), text)
+
+
+async def start_worker(home, worker, env, disco_data, ddfs_data, warm=None):
+    """Start the job's ``worker`` (a path in the job ``home``) with ``env`` in its own process
+    group: forked from ``warm`` (a :class:`disco.master.warmworkers.WarmWorkers`) when it can
+    serve it, else executed; its :class:`WorkerProcess`. Local and remote nodes alike."""
+    if warm is not None:
+        proc = await warm.start_attempt(home, worker, env, disco_data, ddfs_data)
+        if proc is not None:
+            return proc
+    proc = await asyncio.create_subprocess_exec(
+        os.path.join(home, worker), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, cwd=home, env=env, start_new_session=True)
+    return LocalProcess(proc, home, disco_data, ddfs_data)
 
 
 def write_atomically(path, text):
@@ -190,16 +205,9 @@ class LocalBackend(NodeBackend):
             async with self._locks.setdefault(node, asyncio.Lock()):
                 await asyncio.to_thread(jobhome.unpack, home, job.jobfile, job.worker)
         env = worker_env(job.jobenvs, settings, self.data_root, self.ddfs_root)
-        if self.warm is not None:
-            proc = await self.warm.start_attempt(home, job.worker, env, self.data_root, self.ddfs_root)
-            if proc is not None:
-                proc.record = self._record(proc.pid)
-                return proc
-        proc = await asyncio.create_subprocess_exec(
-            os.path.join(home, job.worker), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=home, env=env,
-            start_new_session=True)
-        return LocalProcess(proc, home, self.data_root, self.ddfs_root, self._record(proc.pid))
+        proc = await start_worker(home, job.worker, env, self.data_root, self.ddfs_root, self.warm)
+        proc.record = self._record(proc.pid)
+        return proc
 
     def _record(self, pgid):
         """Record the process group ``pgid`` of a worker in ``run_dir``; the record's path."""

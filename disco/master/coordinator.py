@@ -125,9 +125,8 @@ class Coordinator:
 
     def _produced(self, stage, task, outputs):
         self.outputs_of[task] = outputs
-        for output in outputs:
-            if isinstance(output, DirOutput):
-                self.made_by[output.url] = (task, stage)
+        for output in _index_outputs(outputs):
+            self.made_by[output.url] = (task, stage)
 
     def recover(self, urls):
         """The input at ``urls`` cannot be read: if a task of this job made it, run that task
@@ -163,14 +162,13 @@ class Coordinator:
         self.event("Output of %s lost: running it again" % task.name)
         old = self.outputs_of.pop(task)
         new = await self._run_task(task)
-        for output in old:
-            self.made_by.pop(getattr(output, "url", None), None)
+        lost = _index_outputs(old)
+        for output in lost:
+            self.made_by.pop(output.url, None)
         self._produced(stage, task, new)
-        if stage.downstream is not None:
-            moved = zip([o for o in old if isinstance(o, DirOutput)], [o for o in new if isinstance(o, DirOutput)])
-            for before, after in moved:
-                for consumer in stage.downstream.tasks:
-                    consumer.inputs.replace(before.url, after.url)
+        for before, after in zip(lost, _index_outputs(new)):
+            for consumer in stage.downstream.tasks if stage.downstream is not None else ():
+                consumer.inputs.replace(before.url, after.url)
         stage.replace_outputs(old, new)
         del self.rerunning[task]
         future.set_result(None)
@@ -227,6 +225,11 @@ class Coordinator:
         self.event("Task %s failed on %s (%d failure%s so far); retrying in %.3g s"
                    % (task.name, node, n, "" if n == 1 else "s", delay))
         await asyncio.sleep(delay)
+
+
+def _index_outputs(outputs):
+    """The index (dir) outputs of a task's ``outputs``: the ones on a node, which can be lost."""
+    return [o for o in outputs if isinstance(o, DirOutput)]
 
 
 def _leaves(error):

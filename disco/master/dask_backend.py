@@ -23,7 +23,6 @@ submitted to Dask only once Disco's scheduler has granted its slot, pinned to th
 """
 import asyncio
 import logging
-import os
 import re
 import secrets
 
@@ -194,9 +193,13 @@ class DaskBackend(NodeBackend):
             if proc.node == node:
                 proc.lose(why)
 
-    def connected(self, node):
+    def _usable(self, node):
+        """The :class:`Member` serving ``node`` when it is usable (joined, not refused), else None."""
         member = self.members.get(node)
-        return member is not None and member.refused is None
+        return member if member is not None and member.refused is None else None
+
+    def connected(self, node):
+        return self._usable(node) is not None
 
     def nodes(self):
         return {name: m.slots for name, m in self.members.items() if m.refused is None}
@@ -218,8 +221,8 @@ class DaskBackend(NodeBackend):
         return tuple(member.facts.get("disk", (0, 0))) if member else (0, 0)
 
     def data_server(self, node):
-        member = self.members.get(node)
-        if member is None or member.refused or not member.facts:
+        member = self._usable(node)
+        if member is None or not member.facts:
             return None
         return "http://%s:%d" % (member.facts["host"], member.facts["port"])
 
@@ -238,8 +241,8 @@ class DaskBackend(NodeBackend):
 
     # attempts
     async def start_attempt(self, node, job, settings):
-        member = self.members.get(node)
-        if member is None or member.refused:
+        member = self._usable(node)
+        if member is None:
             raise NodeLost("node %s is not connected" % node)
         attempt, token = secrets.token_hex(8), secrets.token_urlsafe(24)
         proc = RemoteProcess(self, node, attempt, token, job)
@@ -258,8 +261,8 @@ class DaskBackend(NodeBackend):
         return proc
 
     async def remove_job_data(self, node, jobname):
-        member = self.members.get(node)
-        if member is not None and member.refused is None:
+        member = self._usable(node)
+        if member is not None:
             try:
                 await self.client.run(remove_job_data, jobname=jobname, workers=[member.address])
             except Exception as e:

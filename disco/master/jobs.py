@@ -30,8 +30,7 @@ class Jobs:
         self.namer = JobNamer()
         self._uploads = 0
         shutil.rmtree(os.path.join(master_root, UPLOADS), ignore_errors=True)   # a crash's leftovers
-        self.running = {}               # job name -> (JobRun, asyncio.Task of its coordinator)
-        self.coordinators = {}          # job name -> Coordinator of an active job
+        self.running = {}               # job name -> (its Coordinator, the asyncio.Task running it)
         self._changed = asyncio.Event()
         for name in self.s.registry.dead_on_restart():
             if os.path.isdir(self.dir(name)):
@@ -79,25 +78,23 @@ class Jobs:
                                 [url for _label, _size, urls in spec.inputs for url in urls])
         run = Coordinator(job, spec, self.s)
         coordinator = asyncio.create_task(run.run())
-        self.running[name] = (job, coordinator)
-        self.coordinators[name] = run
+        self.running[name] = (run, coordinator)
         coordinator.add_done_callback(lambda _task: self._ended(name))
         return name
 
     def node_lost(self, node):
         """Tell the active jobs that ``node`` left (their outputs there are lost)."""
-        for coordinator in self.coordinators.values():
-            coordinator.node_lost(node)
+        for run, _task in self.running.values():
+            run.node_lost(node)
 
     def _ended(self, name):
         self.running.pop(name, None)
-        self.coordinators.pop(name, None)
         self._changed.set()
         self._changed = asyncio.Event()
 
     async def kill(self, name, message="WARN: Job killed"):
         """Kill an active job: it becomes ``dead`` and its workers are killed before this returns."""
-        _job, coordinator = self.running.get(name, (None, None))
+        _run, coordinator = self.running.get(name, (None, None))
         if coordinator is None or coordinator.done():
             return
         self.s.registry.finish_job(name, "dead")
@@ -160,8 +157,8 @@ class Jobs:
         if record is None:
             return None
         counts = self.s.registry.stage_counts(name)
-        job = self.running.get(name, (None,))[0]
-        capped = job is not None and self.s.scheduler.capped(name, job.max_cores)
+        run = self.running.get(name, (None,))[0]
+        capped = run is not None and self.s.scheduler.capped(name, run.job.max_cores)
         stages = []
         for stage, _grouping, _concurrent in record.pipeline:
             known, running, done, failed = counts.get(stage, (0, 0, 0, 0))

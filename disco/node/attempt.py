@@ -14,7 +14,7 @@ import aiohttp
 from distributed import get_worker
 
 from disco.master import jobhome
-from disco.master.backends import LocalProcess, write_atomically
+from disco.master.backends import start_worker, write_atomically
 from disco.master.workerenv import worker_env
 from disco.node.plugin import node_state
 from disco.relay import control, parse
@@ -53,7 +53,11 @@ class Attempt:
         except (OSError, aiohttp.ClientError, asyncio.TimeoutError) as e:
             return await self.failed("node", "cannot fetch the job pack: %s" % (e or type(e).__name__))
         try:
-            self.proc = await self.start_worker()
+            state = self.state
+            env = worker_env(self.spec["jobenvs"], self.spec["settings"], state.disco_data,
+                             state.ddfs_data)
+            self.proc = await start_worker(self.home, self.spec["worker"], env, state.disco_data,
+                                           state.ddfs_data, state.warm)
         except OSError as e:
             return await self.failed("start", str(e))
         await self.ws.send_str(control("started", {
@@ -67,22 +71,6 @@ class Attempt:
             pump.cancel()
         return await self.proc.wait()
 
-    async def start_worker(self):
-        """The worker: forked from the node's warm process when it can be (a Python worker,
-        see :mod:`disco.master.warmworkers`), else executed; a WorkerProcess either way."""
-        state = self.state
-        env = worker_env(self.spec["jobenvs"], self.spec["settings"], state.disco_data, state.ddfs_data)
-        if state.warm is not None:
-            proc = await state.warm.start_attempt(self.home, self.spec["worker"], env,
-                                                  state.disco_data, state.ddfs_data)
-            if proc is not None:
-                return proc
-        proc = await asyncio.create_subprocess_exec(
-            os.path.join(self.home, self.spec["worker"]), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=self.home,
-            env=env, start_new_session=True)
-        return LocalProcess(proc, self.home, state.disco_data, state.ddfs_data, None)
-
     async def failed(self, why, message):
         await self.ws.send_str(control("failed", why, message=message))
         return None
@@ -91,7 +79,7 @@ class Attempt:
         """The job home on this node, unpacked from the job pack fetched from the master once."""
         home = self.state.job_home(self.spec["job"])
         async with self.state.locks.setdefault(self.spec["job"], asyncio.Lock()):
-            if not os.path.exists(os.path.join(home, ".jobhome")):
+            if not jobhome.unpacked(home):
                 incoming = os.path.join(self.state.node_dir(), ".jobpack-%s" % uuid.uuid4().hex)
                 try:
                     await self.fetch(self.spec["jobpack"], incoming)
