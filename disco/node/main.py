@@ -17,7 +17,7 @@ import socket
 import dask
 from distributed import Worker
 
-from disco.node.plugin import DiscoNodePlugin
+from disco.node.plugin import DiscoNodePlugin, prepare_node
 
 RETRY = 1       # seconds between attempts to reach the scheduler
 
@@ -34,6 +34,8 @@ async def serve_node(scheduler, settings, name=None, host=None, slots=None):
     # (task attempts are relays; the work happens in the worker processes)
     dask.config.set({"distributed.worker.profile.enabled": False})
     while not stop.is_set():
+        if host:    # serve data before the Dask worker takes an ephemeral port on this address
+            prepare_node(name, host, port, settings)
         worker = Worker(scheduler, name=name, host=host, nthreads=slots, dashboard=False,
                         plugins=(DiscoNodePlugin(port),), death_timeout=None,
                         local_directory=os.path.join(settings["DISCO_ROOT"], "dask"))

@@ -63,6 +63,17 @@ class NodeState:
             self.warm.close()
 
 
+def prepare_node(name, host, port, settings):
+    """The :class:`NodeState` of node ``name`` listening on ``host:port``, created and started
+    (its data server bound) if there is none yet. ``disco node`` calls it before its Dask worker
+    binds a port of its own, which could otherwise be the same number as DISCO_PORT."""
+    state = _NODES.get(name)
+    if state is None:
+        state = _NODES[name] = NodeState(name, host, port, settings)
+        state.start()
+    return state
+
+
 def node_state(worker, port=None, token=None):
     """The :class:`NodeState` of the Dask worker ``worker`` (created and started on first use);
     ``token``: the cluster's DISCO_AUTH_TOKEN, given by the master."""
@@ -70,9 +81,7 @@ def node_state(worker, port=None, token=None):
     if state is None:
         settings = DiscoSettings()
         host = worker.address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
-        state = NodeState(str(worker.name), host, int(port or settings["DISCO_PORT"]), settings)
-        state.start()
-        _NODES[state.name] = state
+        state = prepare_node(str(worker.name), host, int(port or settings["DISCO_PORT"]), settings)
     if token:
         state.guard.token = token.encode("utf-8")
     return state

@@ -232,10 +232,15 @@ def test_existing_dask_scheduler_and_plain_dask_workers(tmp_path, monkeypatch):
     try:
         cluster.start_master()
         for i in (2, 3):
+            # a plain dask worker binds its port before the plugin's data server binds DISCO_PORT:
+            # give it one that is not the master's port number
+            worker_port = free_port(cluster.node_name(i))
+            while worker_port == cluster.port:
+                worker_port = free_port(cluster.node_name(i))
             cluster.start_node(i, wait=False, argv=[
                 sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler, "--name",
-                cluster.node_name(i), "--host", cluster.node_name(i), "--nthreads", "2", "--no-nanny",
-                "--no-dashboard"])
+                cluster.node_name(i), "--host", cluster.node_name(i), "--worker-port", str(worker_port),
+                "--nthreads", "2", "--no-nanny", "--no-dashboard"])
         cluster.wait_for(lambda info: all(info.get(cluster.node_name(i), {}).get("connected")
                                           for i in (2, 3)), "dask workers joined")
         point_clients_at(monkeypatch, cluster.master)
