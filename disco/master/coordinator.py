@@ -24,10 +24,12 @@ constant 13.3 s; 1-2 s for a first failure retries sooner). More than ``max_fail
 failures, or one fatal failure, kill the job.
 """
 import asyncio
+import os
 import random
 import time
 from dataclasses import dataclass
 
+from disco.master import attempts
 from disco.master.ddfs.errors import DDFSError
 from disco.master.jobinputs import InputError, job_outputs
 from disco.master.model import Task
@@ -68,6 +70,7 @@ class Coordinator:
         self.made_by = {}    # URL of an index output -> (producer Task, its StageRun)
         self.outputs_of = {} # Task done -> its outputs
         self.rerunning = {}  # producer Task -> future done once its outputs are re-created
+        self.attempts = attempts.JobAttempts(attempts.path(os.path.dirname(job.jobfile)), job.started)
 
     def event(self, message, host="master"):
         self.s.events.add(self.job.name, message, host)
@@ -192,10 +195,15 @@ class Coordinator:
             task.runs += 1
             registry.set_task(name, task.taskid, "running", node)
             self.event("%s assigned to %s" % (task.name, node))
+            attempt = self.attempts.start(task, node)
             try:
                 outcome = await self.s.host.run(task, node)
+            except BaseException:
+                self.attempts.end(attempt, "killed")
+                raise
             finally:
                 self.s.scheduler.release(task, node)
+            self.attempts.end(attempt, outcome.kind, bool(task.inputs.pending))
             self.s.cluster.count(node, outcome.kind)
             if outcome.kind == "done":
                 registry.set_task(name, task.taskid, "done")

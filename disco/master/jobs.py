@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 
-from disco.master import jobspec
+from disco.master import attempts, jobspec
 from disco.master.coordinator import Coordinator
 from disco.master.model import JobRun
 from disco.master.names import JobNamer, job_dir, timestamp
@@ -88,7 +88,9 @@ class Jobs:
             run.node_lost(node)
 
     def _ended(self, name):
-        self.running.pop(name, None)
+        run, _task = self.running.pop(name, (None, None))
+        if run is not None:
+            run.attempts.close()
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -148,8 +150,32 @@ class Jobs:
                 break
         return [[n, self.status(n)] for n in names]
 
-    def joblist(self):
-        return [[int(r.started), r.status, r.name] for r in self.s.registry.jobs()]
+    def joblist(self, times=False):
+        """``[[start, status, name], ...]``, newest first; with ``times`` each row goes on with
+        when the job ended (None while it runs) and its duration in seconds (so far)."""
+        records = self.s.registry.jobs()
+        if not times:
+            return [[int(r.started), r.status, r.name] for r in records]
+        ends, now = self.s.registry.job_ends(), time.time()
+        return [[int(r.started), r.status, r.name, ends.get(r.name),
+                 round((ends.get(r.name) or now) - r.started, 3)] for r in records]
+
+    async def attempts(self, name, since):
+        """The attempts reply of docs/http-api.md#reply-shapes for the attempts that ended
+        since the ``since``-th, or None for an unknown job."""
+        record = self.s.registry.job(name)
+        if record is None:
+            return None
+        run = self.running.get(name, (None,))[0]
+        if run is not None:
+            ended, running, count = run.attempts.reply(since)
+        else:
+            running = []
+            ended, count = await asyncio.to_thread(attempts.read, attempts.path(self.dir(name)), since)
+        end = self.s.registry.ended(name)
+        return {"started": record.started, "now": round((end or time.time()) - record.started, 3),
+                "active": record.status, "live": run is not None, "count": count,
+                "next": min(since, count) + len(ended), "attempts": ended, "running": running}
 
     def jobinfo(self, name):
         """The jobinfo object of docs/http-api.md#reply-shapes, or None for an unknown job."""

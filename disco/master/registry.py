@@ -106,6 +106,10 @@ class Registry:
         row = self.db.execute("SELECT ended FROM job_ends WHERE job = ?", (job,)).fetchone()
         return row[0] if row else None
 
+    def job_ends(self):
+        """``{job: when it ended}`` of the jobs that have ended."""
+        return dict(self.db.execute("SELECT job, ended FROM job_ends"))
+
     def unfinished_tasks(self, job, limit=200):
         """``[taskid, stage, state, host, failures]`` of the job's tasks not done (at most
         ``limit``; running first, then by task id)."""

@@ -60,6 +60,7 @@ def make_app(master):
         web.get("/disco/ctrl/load_config_table", h.load_config_table, allow_head=False),
         web.get("/disco/ctrl/joblist", h.joblist, allow_head=False),
         web.get("/disco/ctrl/jobinfo", h.jobinfo, allow_head=False),
+        web.get("/disco/ctrl/jobattempts", h.jobattempts, allow_head=False),
         web.get("/disco/ctrl/parameters", h.parameters, allow_head=False),
         web.get("/disco/ctrl/rawevents", h.rawevents, allow_head=False),
         web.get("/disco/ctrl/jobevents", h.jobevents, allow_head=False),
@@ -160,6 +161,22 @@ def _name(request):
     return name
 
 
+def _flag(request, field):
+    """The query parameter ``field``: ``0`` or ``1`` (absent: False)."""
+    value = request.query.get(field, "0")
+    if value not in ("0", "1"):
+        raise BadRequest("invalid %s: %.50r (expected 0 or 1)" % (field, value))
+    return value == "1"
+
+
+def _count(request, field):
+    """The query parameter ``field``: a whole number, 0 or more (absent: 0)."""
+    value = request.query.get(field, "0")
+    if not (value.isascii() and value.isdigit() and len(value) <= 15):
+        raise BadRequest("invalid %s: %.50r (expected a whole number, 0 or more)" % (field, value))
+    return int(value)
+
+
 def _text_json(value):
     return web.Response(text=json.dumps(value), content_type="text/plain")
 
@@ -254,7 +271,14 @@ class _Handlers:
         return web.json_response(self.cluster.nodeinfo())
 
     async def joblist(self, request):
-        return web.json_response(self.jobs.joblist())
+        return web.json_response(self.jobs.joblist(_flag(request, "times")))
+
+    async def jobattempts(self, request):
+        name = _name(request)
+        reply = await self.jobs.attempts(name, _count(request, "since"))
+        if reply is None:
+            raise web.HTTPNotFound(text="unknown job")
+        return web.json_response(reply)
 
     async def jobinfo(self, request):
         info = self.jobs.jobinfo(_name(request))

@@ -48,7 +48,7 @@ def test_job_operations_refuse_bad_names(master, op, body):
 
 
 def test_jobinfo_and_events_refuse_bad_names(master):
-    for path in ("jobinfo", "jobevents", "rawevents", "parameters"):
+    for path in ("jobinfo", "jobevents", "rawevents", "parameters", "jobattempts"):
         status, text = status_text(master, "/disco/ctrl/%s?name=%s" % (path, "a%00b"))
         assert status == 400 and "invalid job name" in text, (path, status, text)
 

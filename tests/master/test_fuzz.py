@@ -258,9 +258,11 @@ def test_fuzz_queries_and_paths(fuzzed):
     for _i, rng in bounded("queries"):
         word = q(rng.choice(STRINGS + ATOMS))
         path = rng.choice([
-            "/disco/ctrl/%s?name=%s&num=%s&filter=%s&stage=%s" % (
-                rng.choice(["jobinfo", "jobevents", "rawevents", "parameters", "get_stageresults", "nope"]),
-                word, q(rng.choice(ATOMS + STRINGS)), word, word),
+            "/disco/ctrl/%s?name=%s&num=%s&filter=%s&stage=%s&since=%s&times=%s" % (
+                rng.choice(["jobinfo", "jobevents", "rawevents", "parameters", "get_stageresults",
+                            "jobattempts", "joblist", "nope"]),
+                word, q(rng.choice(ATOMS + STRINGS)), word, word, q(rng.choice(ATOMS + STRINGS)),
+                q(rng.choice(ATOMS + ["0", "1"]))),
             "/ddfs/tags/" + word, "/ddfs/tag/" + word, "/ddfs/tag/fuzz/" + word, "/disco/" + word,
             "/disco/localhost/" + word, "/ddfs/localhost/vol0/" + word, "/ddfs/localhost/vol0/tag/" + word,
             "/ddfs/new_blob/%s?replicas=%s&exclude=%s&include=%s" % (word, q(rng.choice(ATOMS)), word, word),
