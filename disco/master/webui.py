@@ -1,7 +1,8 @@
 """The master's web pages (docs/http-api.md#web-pages): static HTML/CSS/JS files served from ``DISCO_WWW_ROOT``.
 
 A page file (``<page>.html``) is its body only, after one line of metadata,
-``<!-- title: T | page: P | nav: N -->``; every page is served inside ``layout.html``, which holds
+``<!-- title: T | page: P | nav: N -->`` (and optionally ``| scripts: a b``: scripts ``js/a.js``,
+``js/b.js`` the page's own script uses); every page is served inside ``layout.html``, which holds
 the head and the navigation they share (``nav`` names the navigation link shown as current).
 
 The pages hold no data: their scripts fetch the JSON API (``/disco/ctrl/...``, ``/ddfs/...``) and
@@ -75,6 +76,9 @@ def routes(master):
         text = layout.replace("{body}", body)
         for key in ("title", "page"):
             text = text.replace("{%s}" % key, fields.get(key, ""))
+        scripts = [n for n in fields.get("scripts", "").split() if re.fullmatch(r"\w+", n)]
+        text = text.replace("{scripts}", "".join('<script src="js/%s.js" defer></script>\n' % n
+                                                 for n in scripts))
         text = text.replace("{script}", name)
         text = _NAV.sub(lambda m: ' class="active"' if m.group(1) == fields.get("nav") else "", text)
         return web.Response(text=text, headers={**_HEADERS, "Content-Type": "text/html; charset=utf-8"})

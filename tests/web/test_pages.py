@@ -95,6 +95,9 @@ def test_job_page_shows_a_running_job_then_its_results(master, page, shot):
     expect(page.locator("#live")).to_be_visible()
     expect(page.locator("#info-ended")).to_have_text("–")
     expect(page.locator("#tasks tbody tr.task.running").first).to_contain_text("localhost")
+    running_bars = page.locator("#timeline rect.attempt.running")       # the timeline is live
+    expect(running_bars.first).to_be_visible()
+    expect(page.locator("#timeline line.now")).to_have_count(1)
     map_row = page.locator('#stages tbody tr[data-stage="map"]')
     expect(map_row.locator("td.running")).to_have_text(NONZERO)
     assert map_row.locator(".seg.running").evaluate("e => parseFloat(e.style.width)") > 0
@@ -109,6 +112,9 @@ def test_job_page_shows_a_running_job_then_its_results(master, page, shot):
     expect(page.locator("#info-ended")).to_have_text(info["ended"])
     expect(page.locator("#info-duration")).to_have_text(re.compile(r"^\d+ s$|min"))
     expect(page.locator("#tasks tbody")).to_contain_text("Every task is done")
+    expect(page.locator("#timeline rect.attempt.done.stage-0")).to_have_count(2)
+    expect(running_bars).to_have_count(0)
+    expect(page.locator("#timeline line.now")).to_have_count(0)
     expect(map_row.locator("td.running")).to_have_text("0")
     assert map_row.locator(".seg.done").evaluate("e => e.style.width") == "100%"
     expect(page.locator("#live")).to_be_hidden()
@@ -139,6 +145,45 @@ def test_job_page_shows_a_running_job_then_its_results(master, page, shot):
     polled = len(requests_seen)
     page.wait_for_timeout(3200)
     assert len(requests_seen) == polled
+
+
+def test_job_page_timeline_shows_every_attempt(master, page, shot, tmp_path):
+    marker = tmp_path / "flaky-marker"
+    job = Job(name="webtimeline", master=master.url).run(
+        input=["raw://%s" % marker, "raw://x", "raw://y"], map=webjobs.flaky_map,
+        reduce=webjobs.count_reduce)
+    job.wait()
+    job_page(page, master, job.name)
+    expect(page.locator("#jobstatus")).to_have_text("ready")
+    reply = api(master, "jobattempts", params={"name": job.name})
+    stages = [stage[0] for stage in jobinfo(master, job.name)["pipeline"]]
+    attempts = reply["attempts"]
+    assert len(stages) >= 2 and {a[0] for a in attempts} >= {"map", stages[-1]}
+    bars = page.locator("#timeline rect.attempt")
+    expect(bars).to_have_count(len(attempts))                  # one bar per attempt
+    expect(page.locator("#attemptcount")).to_have_text(str(len(attempts)))
+    for stage, taskid, attempt, node, _start, _end, outcome in attempts:
+        bar = page.locator('#timeline rect.attempt[data-task="%s:%d"][data-attempt="%d"]' % (stage, taskid, attempt))
+        expect(bar).to_have_class(re.compile(r"\bstage-%d\b.*\b%s\b" % (stages.index(stage), outcome)))
+        assert bar.get_attribute("data-node") == node == "localhost"
+    (failed,) = [a for a in attempts if a[6] == "failed"]      # the first attempt of the flaky task
+    assert failed[0] == "map" and failed[2] == 1
+    marked = page.locator("#timeline rect.attempt.marked")
+    expect(marked).to_have_count(1)
+    assert marked.get_attribute("data-task") == "map:%d" % failed[1]
+    expect(page.locator("#timeline rect.failmark")).to_have_count(1)
+    tooltip = marked.locator("title").text_content()
+    assert "map:%d, attempt 1 on localhost" % failed[1] in tooltip and tooltip.endswith("failed")
+    retried = page.locator('#timeline rect.attempt[data-task="map:%d"][data-attempt="2"]' % failed[1])
+    expect(retried).to_have_class(re.compile(r"\bdone\b"))
+    expect(page.locator("#timeline .legend")).to_contain_text(stages[0])
+    expect(page.locator("#timeline .nodename")).to_have_text(["localhost"])
+    assert page.locator("#timeline .lane").count() <= 2        # the node's 2 slots at most
+    shot(page, "job-timeline")
+
+    retried.click()                                            # a bar shows its task's events
+    expect(page.locator("#eventfilter")).to_have_value("map:%d" % failed[1])
+    expect(page.locator("#events li .message", has_text="flaky: first attempt fails").first).to_be_visible()
 
 
 def test_kill_from_the_job_page(master, page, dialogs, shot, tmp_path):
@@ -231,6 +276,13 @@ def test_status_page_lists_nodes_and_jobs(master, page, shot, tmp_path):
 
         jobs = page.locator("#joblist li.job")
         expect(jobs.filter(has_text=busy.name)).to_have_class(re.compile(r"\bactive\b"))
+        rows = {row[2]: row for row in api(master, "joblist", params={"times": "1"})}
+        for job, running in ((done, False), (busy, True)):         # each job's start and duration
+            item = jobs.filter(has_text=job.name)
+            started = page.evaluate("(s) => Disco.formatTime(s)", rows[job.name][0])
+            expect(item.locator(".times .started")).to_have_text(started)
+            expect(item.locator(".times .duration")).to_have_text(
+                re.compile(r"^running \d" if running else r"^(\d+ min )?\d+ s$"))
         expect(jobs.filter(has_text=done.name)).to_have_class(re.compile(r"\bready\b"))
         expect(page.locator("#jobcount")).to_have_text(str(len(api(master, "joblist"))))
         jobs.filter(has_text=busy.name).hover()                     # hovering a job lights its slots

@@ -28,3 +28,19 @@ def markup_map(line, params):
     """Emits an event message full of markup (MSG events come from the worker's stdout)."""
     print(PAYLOAD)
     yield line, 1
+
+
+def flaky_map(line, params):
+    """Fails the first attempt of a task whose input line is an absolute path (a marker file it
+    creates), then works: a task with a failed attempt (a DataError is retried) and a done one."""
+    import os
+    from disco.error import DataError
+    if line.startswith("/") and not os.path.exists(line):
+        open(line, "w").close()
+        raise DataError("flaky: first attempt fails", "raw://" + line)
+    yield line, 1
+
+
+def count_reduce(iter, params):
+    for key, value in iter:
+        yield key, value

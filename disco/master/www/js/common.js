@@ -157,6 +157,13 @@ const Disco = (() => {
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
 
+  /* Seconds as "1 h 2 min 3 s", "2 min 3 s" or "3 s". */
+  function formatDuration(seconds) {
+    const s = Math.round(seconds);
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
+    return (h ? h + " h " : "") + (h || m ? m + " min " : "") + sec + " s";
+  }
+
   function formatBytes(bytes) {
     const units = ["B", "KB", "MB", "GB", "TB", "PB"];
     let value = Number(bytes) || 0;
@@ -205,8 +212,18 @@ const Disco = (() => {
     return msg;
   }
 
-  /* The side list of jobs: live text filter, status colours, link to the job page.
-   * options.onHover(name | null) is told which job the pointer is on. */
+  /* A job's start and duration (joblist?times=1 rows; older masters' rows have neither). */
+  function jobTimes(start, status, ended, duration) {
+    if (typeof duration !== "number") return null;
+    return el("span", {class: "times"},
+      el("span", {class: "started", text: formatTime(start)}), " · ",
+      el("span", {class: "duration", title: ended ? "ended " + formatTime(ended) : "running",
+                  text: (status === "active" ? "running " : "") + formatDuration(duration)}));
+  }
+
+  /* The side list of jobs: live text filter, status colours, link to the job page, start and
+   * duration (so far, while the job runs). options.onHover(name | null) is told which job the
+   * pointer is on. */
   function jobList(options) {
     const opts = options || {};
     const list = $("joblist");
@@ -216,18 +233,18 @@ const Disco = (() => {
     function render() {
       const needle = filter.value.trim().toLowerCase();
       const shown = jobs.filter(([, , name]) => !needle || name.toLowerCase().includes(needle));
-      const items = shown.slice(0, 500).map(([start, status, name]) => el("li", {
+      const items = shown.slice(0, 500).map(([start, status, name, ended, duration]) => el("li", {
         class: "job " + status, data: {job: name}, title: status + ", started " + formatTime(start),
         on: opts.onHover ? {mouseenter: () => opts.onHover(name), mouseleave: () => opts.onHover(null)} : {},
       }, el("a", {href: jobUrl(name), text: name, class: name === opts.current ? "current" : ""}),
-         el("span", {class: "status", text: status})));
+         el("span", {class: "status", text: status}), jobTimes(start, status, ended, duration)));
       const none = el("li", {class: "empty", text: jobs.length ? "No matching jobs" : "No jobs"});
       replace(list, items.length ? items : none);
       count.textContent = needle ? shown.length + " of " + jobs.length : String(jobs.length);
     }
     filter.addEventListener("input", render);
     const poll = poller(async () => {
-      jobs = await get("disco/ctrl/joblist");
+      jobs = await get("disco/ctrl/joblist?times=1");
       render();
     }, opts.interval || 5000);
     poll.start();
@@ -257,5 +274,5 @@ const Disco = (() => {
   document.addEventListener("DOMContentLoaded", footer);
 
   return {el, append, clear, replace, $, param, api, get, post, ApiError, poller, debounce,
-          formatTime, formatBytes, jobUrl, flash, httpUrl, urlNode, jobList, connection, safeHref};
+          formatTime, formatDuration, formatBytes, jobUrl, flash, httpUrl, urlNode, jobList, connection, safeHref};
 })();

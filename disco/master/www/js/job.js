@@ -1,8 +1,9 @@
-/* Job page (job.html?name=J): jobinfo, results, events; live while the job runs. */
+/* Job page (job.html?name=J): jobinfo, the timeline of its attempts (timeline.js), results,
+ * events; live while the job runs. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const {el, $, replace, get, post, poller, debounce, flash, connection, param, urlNode} = Disco;
+  const {el, $, replace, get, post, poller, debounce, flash, connection, param, urlNode, formatDuration} = Disco;
   const name = param("name");
   const POLL_MS = 1500;
   const MAX_INPUTS = 100;
@@ -10,6 +11,11 @@ document.addEventListener("DOMContentLoaded", () => {
   let events = [];
   let eventSeq = 0;
   let finished = false;
+  let attemptsSince = 0;
+  const timeline = Timeline.create($("timeline"), {onSelect: (task) => {
+    $("eventfilter").value = task;       // a bar shows its task's events
+    loadEvents().catch(console.error);
+  }});
 
   if (!name) {
     showUnknown("No job given: open this page as job.html?name=<job name>.");
@@ -37,12 +43,6 @@ document.addEventListener("DOMContentLoaded", () => {
       ? el("span", {class: "alternates"}, " (alternates: ",
         alternates.map((u, i) => [i ? ", " : "", urlNode(u)]), ")")
       : null);
-  }
-
-  function formatDuration(seconds) {
-    const s = Math.round(seconds);
-    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
-    return (h ? h + " h " : "") + (h || m ? m + " min " : "") + sec + " s";
   }
 
   function setText(id, text) {
@@ -154,6 +154,18 @@ document.addEventListener("DOMContentLoaded", () => {
     renderEvents();
   }
 
+  /* The attempts that ended since the last call, and those running; true once they are final. */
+  async function loadAttempts(info) {
+    let reply;
+    do {
+      reply = await get("disco/ctrl/jobattempts?name=" + enc + "&since=" + attemptsSince);
+      attemptsSince = timeline.update(reply, info);
+    } while (attemptsSince < reply.count);
+    setText("attemptcount", String(reply.count + reply.running.length));
+    timeline.render();
+    return !reply.live;
+  }
+
   async function refresh() {
     let info;
     try {
@@ -179,11 +191,15 @@ document.addEventListener("DOMContentLoaded", () => {
     $("live").hidden = !active;
     $("kill").disabled = !active;
     renderResults(await loadResults(info));
-    if (!active) poll.stop();
+    const final = await loadAttempts(info);
+    if (!active && final) poll.stop();
   }
 
   const poll = poller(refresh, POLL_MS);
-  poll.start();
+  get("disco/ctrl/nodeinfo").then((nodes) => {
+    timeline.setSlots(Object.fromEntries(Object.entries(nodes).map(([n, i]) => [n, i.max_workers])));
+  }).catch(() => {}).finally(() => poll.start());
+  window.addEventListener("resize", debounce(() => timeline.render(), 200));
 
   $("eventfilter").addEventListener("input", debounce(() => loadEvents().catch(console.error), 250));
   $("hostfilterclear").addEventListener("click", () => setHostFilter(null));
