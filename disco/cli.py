@@ -115,6 +115,17 @@ def cmd_events(args):
         writer.event(event)
 
 
+def cmd_attempts(args):
+    """The job's task attempts, one a line by start: task, attempt, node, start and end (seconds
+    since the job started; ``-`` while it runs), duration, outcome."""
+    print("task\tattempt\tnode\tstart\tend\tseconds\toutcome")
+    for stage, taskid, attempt, node, start, end, outcome in sorted(
+            _disco(args).attempts(_jobname(args, args.jobname)), key=lambda a: (a[4], a[1], a[2])):
+        print("%s:%d\t%d\t%s\t%.3f\t%s\t%s\t%s" % (
+            stage, taskid, attempt, node, start, "-" if end is None else "%.3f" % end,
+            "-" if end is None else "%.3f" % (end - start), outcome))
+
+
 def cmd_jobdict(args):
     print(json.dumps(_disco(args).jobpack(_jobname(args, args.jobname)).jobdict, indent=1, sort_keys=True))
 
@@ -314,6 +325,9 @@ def parser():
     c.add_argument("-o", "--offset", type=int, default=0, help="start at this byte of the event log")
     c.add_argument("--json", action="store_true", help="print the raw log: one JSON array an event")
     c.set_defaults(fn=cmd_events)
+    c = sub.add_parser("attempts", help="print the task attempts of a job (when, where, how they ended)")
+    c.add_argument("jobname")
+    c.set_defaults(fn=cmd_attempts)
     c = sub.add_parser("jobdict", help="print the jobdict of a job")
     c.add_argument("jobname")
     c.set_defaults(fn=cmd_jobdict)

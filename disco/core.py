@@ -157,6 +157,18 @@ class Disco(object):
     def jobinfo(self, jobname):
         return self._get("/disco/ctrl/jobinfo", name=jobname)
 
+    def attempts(self, jobname):
+        """The job's task attempts (docs/http-api.md#reply-shapes, jobattempts): the ended ones
+        in the order they ended, then the running ones; each ``[stage, taskid, attempt, node,
+        start, end, outcome]``, times in seconds since the job started."""
+        ended, since = [], 0
+        while True:
+            reply = self._get("/disco/ctrl/jobattempts", name=jobname, since=since)
+            ended += reply["attempts"]
+            since = reply["next"]
+            if since >= reply["count"] or not reply["attempts"]:
+                return ended + reply["running"]
+
     def stageresults(self, jobname, stagename):
         return self._get("/disco/ctrl/get_stageresults", name=jobname, stage=stagename)
 

@@ -99,6 +99,20 @@ def test_wait_shows_one_progress_line_on_a_terminal(master, job):
     assert run(master, "disco", "wait", job.name).stderr == ""     # no progress into a pipe
 
 
+def test_attempts_are_listed_by_start(master, job):
+    reply = run(master, "disco", "attempts", job.name)
+    assert reply.returncode == 0, reply.stderr
+    header, *lines = reply.stdout.splitlines()
+    assert header.split("\t") == ["task", "attempt", "node", "start", "end", "seconds", "outcome"]
+    rows = [line.split("\t") for line in lines]
+    assert sorted(r[0] for r in rows) == ["map:0", "map:1", "map_shuffle:2"]
+    assert all(r[1:3] == ["1", "localhost"] and r[6] == "done" for r in rows)
+    assert all(abs(float(r[4]) - float(r[3]) - float(r[5])) < 0.002 for r in rows)
+    assert [float(r[3]) for r in rows] == sorted(float(r[3]) for r in rows)
+    missing = run(master, "disco", "attempts", "nosuchjob")
+    assert missing.returncode != 0 and "nosuchjob" in missing.stderr
+
+
 def test_events_are_readable_lines_or_json(master, job):
     lines = run(master, "disco", "events", job.name).stdout.splitlines()
     assert lines[0].endswith(" master New job initialized!") and lines[0][:4].isdigit()

@@ -77,24 +77,28 @@ class JobAttempts:
         self.saved = len(self.ended)
 
     def reply(self, since, limit=MAX_REPLY):
-        """``(ended attempts since #since, at most limit; the running ones; the ended count)``."""
-        return self.ended[since:since + limit], list(self.running.values()), len(self.ended)
+        """``(ended attempts since #since, at most limit; the running ones; the ended count;
+        the next since)``."""
+        ended = self.ended[since:since + limit]
+        return ended, list(self.running.values()), len(self.ended), min(since, len(self.ended)) + len(ended)
 
     def _now(self):
         return round(time.time() - self.started, 3)
 
 
 def read(path, since, limit=MAX_REPLY):
-    """``(ended attempts since #since, at most limit; the ended count)`` from the file of a job
-    not running (none if it has no file). A line cut short by a crash, or that is not an attempt,
-    is skipped."""
+    """``(ended attempts since #since, at most limit; the ended count; the next since)`` from
+    the file of a job not running (none if it has no file). Positions count lines; only the
+    lines asked for are decoded; a line cut short by a crash, or that is not an attempt, is
+    skipped."""
     try:
         with open(path, encoding="utf-8") as f:
             lines = [line for line in f if line.endswith("\n")]
     except FileNotFoundError:
-        return [], 0
-    attempts = [a for a in map(_attempt, lines) if a is not None]
-    return attempts[since:since + limit], len(attempts)
+        return [], 0, 0
+    window = lines[since:since + limit]
+    return ([a for a in map(_attempt, window) if a is not None], len(lines),
+            min(since, len(lines)) + len(window))
 
 
 def _attempt(line):

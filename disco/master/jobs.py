@@ -168,14 +168,15 @@ class Jobs:
             return None
         run = self.running.get(name, (None,))[0]
         if run is not None:
-            ended, running, count = run.attempts.reply(since)
+            ended, running, count, following = run.attempts.reply(since)
         else:
             running = []
-            ended, count = await asyncio.to_thread(attempts.read, attempts.path(self.dir(name)), since)
+            ended, count, following = await asyncio.to_thread(
+                attempts.read, attempts.path(self.dir(name)), since)
         end = self.s.registry.ended(name)
         return {"started": record.started, "now": round((end or time.time()) - record.started, 3),
                 "active": record.status, "live": run is not None, "count": count,
-                "next": min(since, count) + len(ended), "attempts": ended, "running": running}
+                "next": following, "attempts": ended, "running": running}
 
     def jobinfo(self, name):
         """The jobinfo object of docs/http-api.md#reply-shapes, or None for an unknown job."""

@@ -135,18 +135,20 @@ def test_attempts_are_saved_in_batches_and_on_close(tmp_path, monkeypatch):
     job.end(first[2], "error")
     assert attempts_mod.read(path, 0)[1] == 3   # a batch of FLUSH_COUNT
     job.end(first[2], "done")                   # ended once only
-    ended, running, count = job.reply(1)
-    assert [a[6] for a in ended] == ["done", "failed"] and running == [first[3]] and count == 3
+    ended, running, count, following = job.reply(1)
+    assert [a[6] for a in ended] == ["done", "failed"] and running == [first[3]] and count == following == 3
     lost = job.start(_task("reduce", 9, 2), "n0")
     job.end(lost, "error", lost_input=True)
     job.close()                                  # the running one was killed
-    saved, count = attempts_mod.read(path, 0)
-    assert count == 5 and [a[6] for a in saved] == ["done", "done", "failed", "lost_input", "killed"]
+    saved, count, following = attempts_mod.read(path, 0)
+    assert count == following == 5 and [a[6] for a in saved] == ["done", "done", "failed", "lost_input", "killed"]
     assert saved[3][:4] == ["reduce", 9, 2, "n0"]
+    assert attempts_mod.read(path, 3, limit=1) == (saved[3:4], 5, 4)
     with open(path, "a") as f:
-        f.write('["not", "an attempt"]\n{}\n["map", 1, 1, "n", 0, 1, "done"')     # cut short by a crash
-    assert attempts_mod.read(path, 0) == (saved, 5)
-    assert attempts_mod.read(str(tmp_path / "none"), 0) == ([], 0)
+        f.write('["not", "an attempt"]\n{}\n["map", 1, 1, "n", 0, 1, "done"]\n["map", 1, 1')  # the end cut short
+    assert attempts_mod.read(path, 0) == (saved + [["map", 1, 1, "n", 0, 1, "done"]], 8, 8)
+    assert attempts_mod.read(path, 6) == ([["map", 1, 1, "n", 0, 1, "done"]], 8, 8)
+    assert attempts_mod.read(str(tmp_path / "none"), 0) == ([], 0, 0)
 
 
 def test_a_batch_is_saved_after_flush_seconds(tmp_path, monkeypatch):

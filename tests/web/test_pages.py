@@ -204,6 +204,8 @@ def test_kill_from_the_job_page(master, page, dialogs, shot, tmp_path):
     expect(page.locator("#jobstatus")).to_have_text("dead", timeout=15000)
     assert len(dialogs.seen) == 2
     expect(page.locator("#tasks tbody tr.task")).to_have_count(1)           # the killed task
+    expect(page.locator("#timeline rect.attempt.killed")).to_have_count(1)  # its attempt, ended
+    expect(page.locator("#timeline rect.attempt.running")).to_have_count(0)
     expect(page.locator('#stages tr[data-stage="map"] td.waiting')).to_have_text("0")
     assert jobinfo(master, job.name)["active"] == "dead"
     expect(page.locator("#events li.warning .message").first).to_contain_text("Job killed")
