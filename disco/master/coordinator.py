@@ -6,7 +6,8 @@ learn their labels). The stages are chained :class:`disco.master.stages.StageRun
 groups the previous stage's outputs into tasks (task ids numbered across the job) -- once the
 previous stage has finished, or, for a stage flagged ``concurrent``, as each producer task is done
 -- and records its results when it finishes. All task attempts of the job run in one task group,
-so a failure or a kill cancels them all. The job results are the output URL lists of the last
+so a failure or a kill cancels them all; each attempt is recorded in :attr:`Coordinator.attempts`
+(:mod:`disco.master.attempts`). The job results are the output URL lists of the last
 stage (the inputs for an empty pipeline); with ``save_results`` they are saved in DDFS and the
 results are ``["tag://disco:results:<job>"]``.
 

@@ -190,6 +190,7 @@ def test_kill_from_the_job_page(master, page, dialogs, shot, tmp_path):
     job, pidfile = start_hanging_job(master, tmp_path, "webkill")
     job_page(page, master, job.name)
     expect(page.locator('#stages tr[data-stage="map"] td.running')).to_have_text("1")
+    expect(page.locator("#timeline .lane")).to_have_count(2)   # while live, the idle slot shows too
     pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), what="the worker's pid"))
 
     dialogs.answer(False)                                      # cancelling the confirmation kills nothing
@@ -206,6 +207,7 @@ def test_kill_from_the_job_page(master, page, dialogs, shot, tmp_path):
     expect(page.locator("#tasks tbody tr.task")).to_have_count(1)           # the killed task
     expect(page.locator("#timeline rect.attempt.killed")).to_have_count(1)  # its attempt, ended
     expect(page.locator("#timeline rect.attempt.running")).to_have_count(0)
+    expect(page.locator("#timeline .lane")).to_have_count(1)   # ended: the lanes it used
     expect(page.locator('#stages tr[data-stage="map"] td.waiting')).to_have_text("0")
     assert jobinfo(master, job.name)["active"] == "dead"
     expect(page.locator("#events li.warning .message").first).to_contain_text("Job killed")

@@ -29,6 +29,7 @@ const Timeline = (() => {
   }
 
   function seconds(s) {
+    if (s === 0) return "0";
     if (s < 1) return Math.round(s * 1000) + " ms";
     if (s < 60) return (Math.round(s * 100) / 100) + " s";
     const m = Math.floor(s / 60);
@@ -81,7 +82,7 @@ const Timeline = (() => {
     function bar(a, x, y, scale) {
       const [stage, taskid, attempt, node, start, end, outcome] = a;
       const stop = end === null ? now : end;
-      const width = Math.max(1, (stop - start) * scale);
+      const width = Math.max(1, (stop - start) * scale - 1);     // a gap between bars in a row
       const task = stage + ":" + taskid;
       const title = task + ", attempt " + attempt + " on " + node + "\n" + seconds(stop - start) +
         " (" + seconds(start) + " to " + (end === null ? "now" : seconds(stop)) + ")\n" + outcome;
