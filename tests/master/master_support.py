@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -60,6 +61,15 @@ def get_json(master, path, body=None):
     status, _headers, data = call(master, path, body)
     assert status == 200, (status, data)
     return json.loads(data)
+
+
+def written_pid(path, timeout=10):
+    """The pid a worker wrote to the file ``path`` (waiting up to ``timeout`` s for it)."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path) or not open(path).read().strip():
+        assert time.monotonic() < deadline, "%s not written" % path
+        time.sleep(0.02)
+    return int(open(path).read())
 
 
 def submit(master, pack):

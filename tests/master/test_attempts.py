@@ -8,7 +8,7 @@ import types
 
 from disco.master import attempts as attempts_mod
 from disco.master.names import job_dir
-from master_support import call, get_json, jobpack, submit, wait
+from master_support import call, get_json, jobpack, submit, wait, written_pid
 
 MAP_REDUCE = {"pipeline": [["map", "split", False], ["reduce", "group_all", False]]}
 INPUTS = [[0, 0, ["raw://0-a"]], [0, 0, ["raw://0-b"]], [0, 0, ["raw://0-c"]]]
@@ -16,14 +16,6 @@ INPUTS = [[0, 0, ["raw://0-a"]], [0, 0, ["raw://0-b"]], [0, 0, ["raw://0-c"]]]
 
 def attempts(master, name, since=0):
     return get_json(master, "/disco/ctrl/jobattempts?name=%s&since=%d" % (name, since))
-
-
-def _wait_for(path, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not os.path.exists(path) or not open(path).read().strip():
-        assert time.monotonic() < deadline, "%s not written" % path
-        time.sleep(0.02)
-    return int(open(path).read())
 
 
 def test_a_failed_then_done_task_has_two_attempts(start, tmp_path):
@@ -74,7 +66,7 @@ def test_bad_attempt_requests(master):
 def test_running_attempts_are_live_and_a_kill_ends_them(master, tmp_path):
     name = submit(master, jobpack(envs={"BEHAVIOUR": "sleep", "TEST_DIR": str(tmp_path)}, inputs=INPUTS[:1],
                                   pipeline=[["map", "split", False]]))
-    _wait_for(tmp_path / "sleep.pid")
+    written_pid(tmp_path / "sleep.pid")
     reply = attempts(master, name)
     assert reply["active"] == "active" and reply["live"] is True
     assert reply["attempts"] == [] and reply["count"] == 0

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from masters import alive
-from master_support import call, get_json, jobhome, jobpack, messages, read_results, run, seen, submit, wait
+from master_support import (call, get_json, jobhome, jobpack, messages, read_results, run, seen, submit,
+                            wait, written_pid)
 
 MAP_REDUCE = {"pipeline": [["map", "split", False], ["reduce", "group_label", False]]}
 WORDS = [[0, 0, ["raw://0-apple"]], [0, 0, ["raw://1-banana"]], [0, 0, ["raw://0-cherry"]]]
@@ -114,20 +115,10 @@ def test_missing_worker_kills_the_job(master):
     assert any("worker 'nowhere.sh' not found in the job home" in e for e in messages(master, name))
 
 
-
-
-def _wait_for(path, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not os.path.exists(path) or not open(path).read().strip():
-        assert time.monotonic() < deadline, "%s not written" % path
-        time.sleep(0.02)
-    return int(open(path).read())
-
-
 def test_kill_stops_workers_and_their_children(master, tmp_path):
     name = submit(master, jobpack(envs={"BEHAVIOUR": "sleep", "TEST_DIR": str(tmp_path)}, inputs=WORDS[:1],
                                   pipeline=[["map", "split", False]]))
-    sleep_pid = _wait_for(tmp_path / "sleep.pid")
+    sleep_pid = written_pid(tmp_path / "sleep.pid")
     info = get_json(master, "/disco/ctrl/jobinfo?name=" + name)
     assert info["active"] == "active" and info["hosts"] == ["localhost"]
     assert get_json(master, "/disco/ctrl/nodeinfo")["localhost"]["tasks"] == [name]
@@ -141,7 +132,7 @@ def test_kill_stops_workers_and_their_children(master, tmp_path):
 def test_max_cores_limits_running_tasks(master, tmp_path):
     name = submit(master, jobpack(envs={"BEHAVIOUR": "sleep", "TEST_DIR": str(tmp_path)}, inputs=WORDS,
                                   scheduler={"max_cores": 1}, pipeline=[["map", "split", False]]))
-    _wait_for(tmp_path / "sleep.pid")
+    written_pid(tmp_path / "sleep.pid")
     time.sleep(0.2)
     assert get_json(master, "/disco/ctrl/jobinfo?name=" + name)["pipeline"] == [["map", 2, 2, 1, 0, 0]]
     get_json(master, "/disco/ctrl/kill_job", name)
@@ -194,7 +185,7 @@ def test_slots_come_back_when_a_job_dies_with_tasks_waiting(start, tmp_path, end
     envs = {"BEHAVIOUR": "fatal" if end == "fatal" else "sleep", "TEST_DIR": str(tmp_path)}
     name = submit(master, jobpack(envs=envs, inputs=words, pipeline=[["map", "split", False]]))
     if end == "kill":
-        _wait_for(tmp_path / "sleep.pid")
+        written_pid(tmp_path / "sleep.pid")
         assert get_json(master, "/disco/ctrl/kill_job", name) == ""
     assert wait(master, name)[0] == "dead"
     ends = [e for e in messages(master, name) if e.startswith(("ERROR: Job killed", "WARN: Job killed"))]
@@ -235,4 +226,4 @@ def test_a_detached_child_does_not_hold_the_task(master, tmp_path):
         assert wait(master, name, timeout=20)[0] == "ready"
         assert "tasks" not in get_json(master, "/disco/ctrl/nodeinfo")["localhost"]
     finally:
-        os.kill(_wait_for(tmp_path / "detached.pid"), 9)
+        os.kill(written_pid(tmp_path / "detached.pid"), 9)

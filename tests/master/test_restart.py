@@ -8,19 +8,10 @@ import pytest
 from disco.master import daemon
 from disco.settings import DiscoSettings
 from masters import alive, wait_gone
-from master_support import call, get_json, jobpack, messages, read_results, run, submit, wait
+from master_support import (call, get_json, jobpack, messages, read_results, run, submit, wait,
+                            written_pid)
 
 MAP = {"pipeline": [["map", "split", False]]}
-
-
-def _wait_for(path, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not os.path.exists(path) or not open(path).read().strip():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    return int(open(path).read())
-
-
 
 
 def test_restart_keeps_history_and_kills_orphans(start, tmp_path):
@@ -33,7 +24,7 @@ def test_restart_keeps_history_and_kills_orphans(start, tmp_path):
 
     active = submit(master, jobpack(envs={"BEHAVIOUR": "sleep", "TEST_DIR": str(tmp_path)},
                                     inputs=[[0, 0, ["raw://0-x"]]], **MAP))
-    sleep_pid = _wait_for(tmp_path / "sleep.pid")
+    sleep_pid = written_pid(tmp_path / "sleep.pid")
     os.killpg(master.proc.pid, signal.SIGKILL)        # a crash: workers are left behind
     master.proc.wait()
     assert alive(sleep_pid)
@@ -56,7 +47,7 @@ def test_stop_kills_running_workers(start, tmp_path):
     master = start()
     active = submit(master, jobpack(envs={"BEHAVIOUR": "sleep", "TEST_DIR": str(tmp_path)},
                                     inputs=[[0, 0, ["raw://0-x"]]], **MAP))
-    sleep_pid = _wait_for(tmp_path / "sleep.pid")
+    sleep_pid = written_pid(tmp_path / "sleep.pid")
     master.stop()
     assert master.proc.returncode == 0
     deadline = time.monotonic() + 5
