@@ -12,10 +12,12 @@ share one definition of each (docs/formats/urls.md, docs/formats/index-files.md)
   when it exists on this machine, else ``http://H:<DISCO_PORT>/disco/<rest>``; ``/ddfs/<rest>``
   likewise under ``DDFS_DATA``. ``locate`` gives both candidates; callers check the file.
 """
+import functools
 import hashlib
 import os
 
 
+@functools.lru_cache(maxsize=4096)     # the master hashes the same job names for every task
 def hexhash(name):
     """``HH`` of ``name`` (str, UTF-8 encoded, or bytes)."""
     if isinstance(name, str):

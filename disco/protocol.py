@@ -88,18 +88,59 @@ def read_message(stream):
     return msg_type, _payload(msg_type, body, head)
 
 
-async def read_message_async(reader):
-    """As ``read_message`` for an ``asyncio.StreamReader``."""
-    head = b""
-    while not _header_read(head):
-        c = await reader.read(1)
-        if not c:
-            return _end_of_stream(head)
-        head += c
-    msg_type, length = _header(head)
-    try:
-        body = await reader.readexactly(length + 1)
-    except Exception as e:
-        partial = getattr(e, "partial", b"")
-        raise ProtocolError("end of stream inside a %s message" % msg_type, head + partial)
-    return msg_type, _payload(msg_type, body, head)
+class MessageReader:
+    """The messages of an ``asyncio.StreamReader``, parsed from a buffer of its own: one read
+    from the stream may bring several messages (a worker sends some requests without waiting
+    for their replies), and a header costs no read per byte. ``await read()`` is the next
+    ``(type, payload)``, None at end of stream; a ProtocolError's ``data`` holds every byte read
+    and not yet returned."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.buf = bytearray()
+
+    async def read(self):
+        while True:
+            try:
+                message = self._parse()
+            except ProtocolError as e:
+                e.data = bytes(self.buf)    # what a bad frame came with, for the master's "last words"
+                raise
+            if message is not None:
+                return message
+            chunk = await self.reader.read(self.CHUNK)
+            if not chunk:
+                return self._end()
+            self.buf += chunk
+
+    def _parse(self):
+        """The first whole message of the buffer (removed from it), or None."""
+        buf = self.buf
+        first = buf.find(b" ", 0, _MAX_HEADER)
+        second = buf.find(b" ", first + 1, _MAX_HEADER) if first >= 0 else -1
+        if second < 0:
+            head = bytes(buf[:_MAX_HEADER + 1])
+            if b"\n" in head or len(head) > _MAX_HEADER:
+                raise ProtocolError("malformed message header %r" % head[:40], bytes(buf))
+            return None
+        head = bytes(buf[:second + 1])
+        if b"\n" in head:
+            raise ProtocolError("malformed message header %r" % head[:40], bytes(buf))
+        msg_type, length = _header(head)
+        end = second + 2 + length
+        if len(buf) < end:
+            return None
+        message = msg_type, _payload(msg_type, bytes(buf[second + 1:end]), head)
+        del buf[:end]
+        return message
+
+    def _end(self):
+        if not self.buf:
+            return None
+        data = bytes(self.buf)
+        first = data.find(b" ")
+        if first < 0 or data.find(b" ", first + 1) < 0:
+            raise ProtocolError("end of stream inside a message header", data)
+        raise ProtocolError("end of stream inside a %s message" % data[:first].decode("ascii"), data)

@@ -19,8 +19,8 @@ def read_all_async(data):
         reader = asyncio.StreamReader()
         reader.feed_data(data)
         reader.feed_eof()
-        out = []
-        while (msg := await protocol.read_message_async(reader)) is not None:
+        out, messages = [], protocol.MessageReader(reader)
+        while (msg := await messages.read()) is not None:
             out.append(msg)
         return out
     return asyncio.run(run())
@@ -28,6 +28,29 @@ def read_all_async(data):
 
 MESSAGES = [("WORKER", {"version": "1.1", "pid": 42}), ("TASK", ""), ("MSG", "héllo\nworld"),
             ("INPUT_ERR", [3, [0, 1]]), ("OUTPUT", [0, "dir/file", 12])]
+
+
+def test_async_reader_gets_messages_split_anywhere():
+    """The master's reader parses messages across reads of any size (here: one byte each,
+    then all at once)."""
+    data = b"".join(protocol.encode(t, p) for t, p in MESSAGES)
+
+    async def run():
+        reader = asyncio.StreamReader()
+        messages = protocol.MessageReader(reader)
+
+        async def read_all():
+            out = []
+            while (msg := await messages.read()) is not None:
+                out.append(msg)
+            return out
+        reading = asyncio.ensure_future(read_all())
+        for i in range(len(data)):
+            reader.feed_data(data[i:i + 1])
+            await asyncio.sleep(0)
+        reader.feed_eof()
+        return await reading
+    assert asyncio.run(run()) == MESSAGES
 
 
 @pytest.mark.parametrize("read_all", [read_all_sync, read_all_async])

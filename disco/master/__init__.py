@@ -25,6 +25,9 @@ retry back-off of failed tasks (tests use 0.01). Modules, one concern each:
 ``jsontypes``       type checks for decoded JSON values
 ``jobhome``         unpacking a job home on a node
 ``backends``        the node backend interface and the ``local`` backend
+``dask_backend``    nodes on Dask distributed: the `dask` backend (docs/cluster.md)
+``pgroups``         the journal of running workers' process groups (killed after a crash)
+``warmworkers``     forking Python workers from a node's warm process (``disco.worker.forkserver``)
 ``registry``        SQLite persistence (jobs, tasks, stage results, settings)
 ``config``          the cluster config file (docs/settings.md#cluster-config): host ranges, blacklists
 ``events``          per-job JSON-lines event logs

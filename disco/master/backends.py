@@ -20,6 +20,7 @@ import signal
 
 from disco.master import jobhome
 from disco.master.names import job_dir
+from disco.master.pgroups import GroupJournal
 from disco.master.workerenv import worker_env
 
 
@@ -110,10 +111,10 @@ class NodeBackend:
 
 
 class LocalProcess(WorkerProcess):
-    """An executed worker (an asyncio subprocess); ``record``, when set, is the file that
-    remembers its process group until it ends."""
+    """An executed worker (an asyncio subprocess); ``forget``, when set, is called once its
+    process group has been killed (the backend stops remembering it)."""
 
-    record = None
+    forget = None
 
     def __init__(self, proc, home, disco_data, ddfs_data):
         self.proc = proc
@@ -134,7 +135,8 @@ class LocalProcess(WorkerProcess):
         except (ProcessLookupError, PermissionError):
             pass
         self.proc._transport.close()
-        _unlink(self.record)
+        if self.forget is not None:
+            self.forget(self.pid)
 
     async def write_file(self, relpath, text):
         write_atomically(os.path.join(self.home, relpath), text)
@@ -155,43 +157,43 @@ async def start_worker(home, worker, env, disco_data, ddfs_data, warm=None):
 
 
 def write_atomically(path, text):
-    """Write ``text`` to ``path`` under a temporary name, then rename it into place."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".partial", "w") as f:
-        f.write(text)
-    os.replace(path + ".partial", path)
+    """Write ``text`` to ``path`` under a temporary name, then rename it into place (directories
+    made as needed)."""
+    partial = path + ".partial"
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+    os.replace(partial, path)
 
 
 class LocalBackend(NodeBackend):
     """Nodes on this machine; node ``N`` keeps its data in ``<data_root>/N/``.
 
-    Each running worker's process group is recorded in ``<run_dir>/<pgid>`` (with the process's
-    start time, so that a reused pid is never mistaken for it): a master that starts after a
-    crash kills the groups its predecessor left (:meth:`start`)."""
+    Each running worker's process group is recorded in the journal ``<run_dir>/groups``
+    (:mod:`disco.master.pgroups`): a master that starts after a crash kills the groups its
+    predecessor left (:meth:`start`)."""
 
     name = "local"
 
     def __init__(self, data_root, ddfs_root, run_dir, warm=None):
         self.data_root = data_root
         self.ddfs_root = ddfs_root
-        self.run_dir = run_dir
+        self.groups = GroupJournal(os.path.join(run_dir, "groups"))
         self._locks = {}   # node -> lock serialising job home unpacking
         # a disco.master.warmworkers.WarmWorkers forking Python workers (one for all local
         # nodes: one machine), or None: every worker is executed
         self.warm = warm
 
     async def start(self, on_change):
-        os.makedirs(self.run_dir, exist_ok=True)
-        for name in os.listdir(self.run_dir):
-            path = os.path.join(self.run_dir, name)
-            try:
-                with open(path) as f:
-                    started = f.read().strip()
-                if name.isdigit() and started and _start_time(int(name)) == started:
-                    os.killpg(int(name), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-            _unlink(path)
+        self.groups.open()
 
     def node_dir(self, node):
         return os.path.join(self.data_root, node)
@@ -206,22 +208,14 @@ class LocalBackend(NodeBackend):
                 await asyncio.to_thread(jobhome.unpack, home, job.jobfile, job.worker)
         env = worker_env(job.jobenvs, settings, self.data_root, self.ddfs_root)
         proc = await start_worker(home, job.worker, env, self.data_root, self.ddfs_root, self.warm)
-        proc.record = self._record(proc.pid)
+        self.groups.add(proc.pid)
+        proc.forget = self.groups.remove
         return proc
-
-    def _record(self, pgid):
-        """Record the process group ``pgid`` of a worker in ``run_dir``; the record's path."""
-        record = os.path.join(self.run_dir, str(pgid))
-        try:
-            with open(record, "w") as f:
-                f.write(_start_time(pgid) or "")
-        except OSError:
-            pass
-        return record
 
     async def stop(self):
         if self.warm is not None:
             self.warm.close()
+        self.groups.close()
 
     async def remove_job_data(self, node, jobname):
         await asyncio.to_thread(shutil.rmtree, job_dir(self.node_dir(node), jobname), True)
@@ -230,21 +224,3 @@ class LocalBackend(NodeBackend):
         path = self.node_dir(node)
         usage = shutil.disk_usage(path if os.path.isdir(path) else self.data_root)
         return usage.free // 1024, usage.used // 1024
-
-
-def _start_time(pid):
-    """The start time (clock ticks since boot) of process ``pid`` from /proc, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _unlink(path):
-    if path is None:
-        return
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -174,7 +174,7 @@ class WarmProcess(WorkerProcess):
     """A worker forked by the warm process: ``stdin`` and ``output`` are our ends of its pipes;
     ``wait()`` reads its exit code from ``conn`` (the attempt's connection to the warm process)."""
 
-    record = None
+    forget = None
 
     def __init__(self, pid, conn, stdin, output, home, disco_data, ddfs_data):
         self.pid = pid
@@ -208,15 +208,12 @@ class WarmProcess(WorkerProcess):
 
     def kill(self):
         """SIGKILL the worker's process group and close our ends of its pipes (idempotent);
-        remove its ``record`` (the file a backend may keep of its group), if any."""
+        call ``forget(pid)`` (the backend stops remembering the group), if set."""
         self._killpg()
         self.stdin.close()
         self._output_transport.close()
-        if self.record is not None:
-            try:
-                os.unlink(self.record)
-            except FileNotFoundError:
-                pass
+        if self.forget is not None:
+            self.forget(self.pid)
 
     async def write_file(self, relpath, text):
         write_atomically(os.path.join(self.home, relpath), text)

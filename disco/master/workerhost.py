@@ -28,7 +28,7 @@ from disco.master.jobhome import JobHomeError
 from disco.master.jsontypes import is_int
 from disco.master.names import duration
 from disco.master.outputs import DataOutput, DirOutput, index_labels
-from disco.protocol import VERSION, PayloadError, ProtocolError, encode, read_message_async
+from disco.protocol import VERSION, MessageReader, PayloadError, ProtocolError, encode
 
 FIRST_REQUEST_TIMEOUT = 30
 LAST_WORDS_MAX = 100 * 1024
@@ -103,12 +103,13 @@ class _Session:
         self.data_outputs = []
         self.msg_times = collections.deque()
         self.greeted = False
+        self.messages = MessageReader(proc.output)
 
     async def converse(self):
         while True:
             timeout = None if self.greeted else FIRST_REQUEST_TIMEOUT
             try:
-                message = await asyncio.wait_for(read_message_async(self.proc.output), timeout)
+                message = await asyncio.wait_for(self.messages.read(), timeout)
             except asyncio.TimeoutError:
                 return Outcome("error", "Worker did not send a request within %d seconds" % timeout)
             except PayloadError as e:

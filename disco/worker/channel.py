@@ -29,25 +29,38 @@ from disco.task import Task
 DISCO_WORKER_MAX_TIME = 24 * 60 * 60
 MSG_RATE = 4
 MAX_MSG = 64 * 1024
+ACKNOWLEDGED = ("WORKER", "MSG", "OUTPUT")    # requests answered by OK alone
+MAX_UNREAD = 64
 
 
 class Channel(object):
     """The worker's end of the protocol: requests written to ``out``, replies read from ``inp``
     (binary streams). At most ``MSG_RATE`` ``MSG`` requests go out in any second; one beyond
     that is held and joined to the next, or sent right before DONE/ERROR/FATAL (one more than
-    ``MSG_RATE`` stays well under the master's limit, so the final message never waits)."""
+    ``MSG_RATE`` stays well under the master's limit, so the final message never waits).
+
+    Requests whose reply is only an acknowledgement (:data:`ACKNOWLEDGED`: ``WORKER``, ``MSG``,
+    ``OUTPUT``) do not wait for it: the master answers requests in order, so their replies are
+    read, and checked, right before the reply of the next request that returns something (at most
+    :data:`MAX_UNREAD` wait, so the master never blocks on a full pipe). A master that refuses one
+    ends the attempt itself; the worker learns it at its next exchange."""
 
     def __init__(self, out, inp):
         self.out, self.inp = out, inp
         self.pending = []
         self.sent = collections.deque(maxlen=MSG_RATE)
+        self.unread = []        # types of the acknowledged requests whose reply is not read yet
 
     def request(self, msg_type, payload=""):
-        """Send a request; its reply ``(type, payload)``."""
+        """Send a request; its reply ``(type, payload)`` (``("OK", "ok")`` at once for an
+        acknowledged request)."""
         if msg_type == "MSG":
             self.pending.append(str(payload))
             return self.flush_messages()
         self.flush_messages()
+        if msg_type in ACKNOWLEDGED:
+            self._send_acknowledged(msg_type, payload)
+            return "OK", "ok"
         return self._exchange(msg_type, payload)
 
     def post(self, msg_type, payload=""):
@@ -64,20 +77,38 @@ class Channel(object):
         if len(text) > MAX_MSG:
             text = text[:MAX_MSG // 2] + "\n[... %d characters cut ...]\n" % (len(text) - MAX_MSG) \
                 + text[-MAX_MSG // 2:]
-        reply = self._exchange("MSG", text)
+        self._send_acknowledged("MSG", text)
         self.sent.append(time.monotonic())
-        return reply
+        return "OK", "ok"
 
     def _write(self, msg_type, payload):
         self.out.write(protocol.encode(msg_type, payload))
         self.out.flush()
 
-    def _exchange(self, msg_type, payload):
+    def _send_acknowledged(self, msg_type, payload):
+        if len(self.unread) >= MAX_UNREAD:
+            self._read_acknowledgements()
         self._write(msg_type, payload)
+        self.unread.append(msg_type)
+
+    def _read_acknowledgements(self):
+        while self.unread:
+            msg_type = self.unread.pop(0)
+            reply = self._read(msg_type)
+            if reply[0] != "OK":
+                raise protocol.ProtocolError("the master answered %s with %s %r"
+                                             % (msg_type, reply[0], reply[1]))
+
+    def _read(self, msg_type):
         reply = protocol.read_message(self.inp)
         if reply is None:
             raise protocol.ProtocolError("the master closed the connection (after %s)" % msg_type)
         return reply
+
+    def _exchange(self, msg_type, payload):
+        self._write(msg_type, payload)
+        self._read_acknowledgements()
+        return self._read(msg_type)
 
 
 _channel = None
@@ -152,16 +183,42 @@ def set_mem_limit(limit):
 
 
 def watch_parent(interval=0.5):
-    """Kill this process's group once its parent has gone (see the module doc)."""
+    """Kill this process's group once its parent has gone (see the module doc): on Linux the
+    kernel tells us (``PR_SET_PDEATHSIG``: a signal whose handler kills the group), elsewhere a
+    watchdog thread polls ``getppid()``."""
     parent = os.getppid()
     if parent == 1:
+        return
+    if _parent_death_signal(PARENT_DEATH_SIGNAL):
+        signal.signal(PARENT_DEATH_SIGNAL, _kill_group)
+        if os.getppid() != parent:      # gone before the kernel was asked to tell us
+            _kill_group()
         return
 
     def watch():
         while os.getppid() == parent:
             time.sleep(interval)
-        os.killpg(os.getpgrp(), signal.SIGKILL)
+        _kill_group()
     threading.Thread(target=watch, name="disco-parent-watchdog", daemon=True).start()
+
+
+PARENT_DEATH_SIGNAL = getattr(signal, "SIGRTMIN", 34) + 3   # a signal no library uses
+
+
+def _kill_group(*_):
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _parent_death_signal(signum):
+    """Ask Linux to send ``signum`` to this process when its parent exits; False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, signum, 0, 0, 0) == 0      # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
 
 
 def main():

@@ -20,14 +20,21 @@ module of the same name first (a job home shipping its own ``cloudpickle``, say)
 by another thread and no socket of the server. It exits like an interpreter does: non-daemon
 threads joined, ``atexit`` functions run, streams flushed.
 
+The server imports :data:`PRELOAD` and every URL scheme module once, with the garbage collector
+off, and freezes its objects (``gc.freeze``) before each fork: a child's collections neither walk
+nor copy the pages it shares with the server (a full collection in a child that did not freeze
+cost about 6 ms of CPU, the fork itself about 1).
+
 The server exits when its stdin reaches end of file (the node went away), removing its socket
 and the socket's directory; children it started keep running until their process group is
 killed (a Python worker kills its own group once its parent is gone).
 """
 import array
+import gc
 import importlib.util
 import json
 import os
+import pkgutil
 import selectors
 import signal
 import socket
@@ -35,14 +42,16 @@ import sys
 
 # what every Python worker imports anyway: paid once here instead of once per task
 PRELOAD = ("disco.worker", "disco.worker.classic.worker", "disco.worker.classic.func",
-           "disco.worker.pipeline.worker", "disco.core", "cloudpickle")
+           "disco.worker.pipeline.worker", "disco.worker.simple", "disco.core", "disco.job",
+           "cloudpickle", "resource", "ctypes")
 MAX_REQUEST = 1 << 20
 ENTRY = importlib.util.find_spec("disco.worker.__main__").origin   # sys.argv[0] of -m disco.worker
 
 
 def main(argv):
     path, = argv
-    for name in PRELOAD:
+    gc.disable()    # no collection leaves holes in the pages children share (see _fork)
+    for name in PRELOAD + _schemes():
         __import__(name)
     Server(path).serve()
 
@@ -118,6 +127,7 @@ class Server:
             return
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()     # the child's collections skip (and so do not copy) what it inherits
         pid = os.fork()
         if pid == 0:
             self._child(conn, cwd, env, fds)      # never returns
@@ -151,6 +161,7 @@ class Server:
     def _child(self, conn, cwd, env, fds):
         code = 1
         try:
+            gc.enable()
             signal.set_wakeup_fd(-1)
             for signum in (signal.SIGCHLD, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
@@ -172,6 +183,13 @@ class Server:
             code = _run_worker()
         finally:
             os._exit(code)
+
+
+def _schemes():
+    """The modules of the URL schemes Disco reads (``disco.schemes.scheme_*``)."""
+    import disco.schemes
+    return tuple("disco.schemes." + m.name for m in pkgutil.iter_modules(disco.schemes.__path__)
+                 if m.name.startswith("scheme_"))
 
 
 def _base_path():

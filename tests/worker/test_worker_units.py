@@ -94,3 +94,48 @@ def test_a_program_that_stops_early_is_an_error(tmp_path):
 
 def test_an_err_line_fails(tmp_path):
     map_with(tmp_path, 'echo "**<ERR> broken" >&2\nsleep 5\n', "failed: broken")
+
+
+# -- the protocol channel: acknowledged requests do not wait for their reply ----------------------
+
+def _replies(*messages):
+    from disco import protocol
+    return io.BytesIO(b"".join(protocol.encode(t, p) for t, p in messages))
+
+
+def test_acknowledged_requests_are_read_before_the_next_reply():
+    from disco import protocol
+    from disco.worker.channel import Channel
+    out = io.BytesIO()
+    inp = _replies(("OK", "ok"), ("OK", "ok"), ("TASK", {"taskid": 3}))
+    chan = Channel(out, inp)
+    assert chan.request("WORKER", {"pid": 1, "version": "1.1"}) == ("OK", "ok")
+    assert chan.request("OUTPUT", [0, "a", 1]) == ("OK", "ok")
+    assert inp.tell() == 0                      # nothing read yet
+    assert chan.request("TASK") == ("TASK", {"taskid": 3})
+    out.seek(0)
+    sent = []
+    while (msg := protocol.read_message(out)) is not None:
+        sent.append(msg[0])
+    assert sent == ["WORKER", "OUTPUT", "TASK"]
+
+
+def test_a_refused_acknowledged_request_fails_the_next_exchange():
+    from disco import protocol
+    from disco.worker.channel import Channel
+    chan = Channel(io.BytesIO(), _replies(("ERROR", "no"), ("TASK", {})))
+    chan.request("OUTPUT", [0, "a", 1])
+    with pytest.raises(protocol.ProtocolError, match="answered OUTPUT with ERROR"):
+        chan.request("TASK")
+
+
+def test_unread_acknowledgements_are_bounded():
+    """A worker that only sends MSGs reads their replies every MAX_UNREAD, so the master never
+    blocks on a full pipe."""
+    from disco.worker.channel import MAX_UNREAD, Channel
+    n = MAX_UNREAD * 3 + 1
+    chan = Channel(io.BytesIO(), _replies(*[("OK", "ok")] * n))
+    for i in range(n):
+        chan._send_acknowledged("MSG", "m%d" % i)
+        assert len(chan.unread) <= MAX_UNREAD
+    assert len(chan.unread) == 1 + (n - 1) % MAX_UNREAD  # the rest were read
