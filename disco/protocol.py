@@ -73,6 +73,13 @@ def _payload(msg_type, body, head):
 def read_message(stream):
     """``(type, payload)`` of the next message of a binary file object; None at end of file."""
     head = b""
+    peek = getattr(stream, "peek", None)
+    if peek is not None:    # a buffered stream: take a whole header at once when it is there
+        data = peek(_MAX_HEADER + 1)[:_MAX_HEADER + 1]
+        first = data.find(b" ")
+        second = data.find(b" ", first + 1) if first >= 0 else -1
+        if second >= 0 and b"\n" not in data[:second]:
+            head = stream.read(second + 1)
     while not _header_read(head):
         c = stream.read(1)
         if not c:

@@ -10,6 +10,7 @@ import gzip
 import inspect
 import io
 import re
+import types
 import zlib
 
 from disco import schemes
@@ -180,6 +181,9 @@ def re_reader(item_re_str, fd, size, fname, output_tail=False, read_buffer_size=
 def _wants_params(fn):
     """True when stream function ``fn`` takes ``params``: 4 or more positional parameters
     without defaults (partial-bound ones excluded)."""
+    if type(fn) is types.FunctionType and not hasattr(fn, "__wrapped__") \
+            and not hasattr(fn, "__signature__"):   # what inspect.signature would find, cheaply
+        return fn.__code__.co_argcount - len(fn.__defaults__ or ()) >= 4
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):

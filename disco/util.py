@@ -125,8 +125,8 @@ def globalize(fn, globals):
         fn = fn.func
     fn_globals = getattr(fn, "__globals__", None)
     if fn_globals is not None:
-        for name, value in globals.items():
-            fn_globals.setdefault(name, value)
+        for name in globals.keys() - fn_globals.keys():
+            fn_globals[name] = globals[name]
 
 
 def reify(dotted_name, globals=globals()):

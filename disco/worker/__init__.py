@@ -224,9 +224,12 @@ class Worker(dict):
         exclude = [] if exclude is None else exclude
         while done != "done":
             done, inputs = cls.send("INPUT", ["exclude", exclude])
-            for id, _status, label, _replicas in inputs:
+            for id, status, label, replicas in inputs:
                 if id not in exclude:
-                    yield IDedInput((cls, id, label if label == "all" else int(label)))
+                    input = IDedInput((cls, id, label if label == "all" else int(label)))
+                    if status == "ok":
+                        input.offered = [(rid, str(url)) for rid, url in replicas]
+                    yield input
                     exclude.append(id)
 
     @classmethod

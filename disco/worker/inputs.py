@@ -13,7 +13,10 @@ from disco.worker.channel import channel
 
 class IDedInput(tuple):
     """An input of the task as the master numbers it: ``(worker class, id, label)``; its
-    ``replicas`` are asked from the master when used."""
+    ``replicas`` are asked from the master when used, but for the first use when the ``INPUT``
+    reply that listed the input offered them (``offered``): no second round trip."""
+
+    offered = None
 
     @property
     def worker(self):
@@ -29,6 +32,9 @@ class IDedInput(tuple):
 
     @property
     def replicas(self):
+        offered, self.offered = self.offered, None
+        if offered is not None:
+            return offered
         return self.worker.get_input(self.id)
 
     @property
