@@ -13,7 +13,7 @@ group, stdout merged into stderr), answers its requests and returns an :class:`O
 
 An ``INPUT`` request that must be deferred (docs/worker-protocol.md) waits for the task's inputs to change,
 or for the worker to exit. The worker's process group is killed when the attempt ends, whatever
-the outcome.
+the outcome; its exit is collected in the background.
 """
 import asyncio
 import collections
@@ -74,6 +74,7 @@ class WorkerHost:
         self.backend = backend
         self.events = events
         self.cluster = cluster
+        self.reaping = set()    # waits for the exit of killed workers (see _reap)
 
     async def run(self, task, node):
         """Run one attempt of ``task`` (a :class:`disco.master.model.Task`) on ``node``."""
@@ -90,7 +91,14 @@ class WorkerHost:
             return await _Session(self, task, node, proc).converse()
         finally:
             proc.kill()
-            await proc.wait()
+            self._reap(proc)
+
+    def _reap(self, proc):
+        """Collect the killed worker's exit in the background: its slot is free at once (the
+        kill is synchronous; telling its exit takes the node another round trip)."""
+        reaping = asyncio.ensure_future(proc.wait())
+        self.reaping.add(reaping)
+        reaping.add_done_callback(self.reaping.discard)
 
 
 class _Session:

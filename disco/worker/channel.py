@@ -14,6 +14,7 @@ a remote node) is gone -- the worker is re-parented -- a watchdog thread kills t
 process group, even while it is busy in user code that never talks to the master.
 """
 import collections
+import functools
 import io
 import os
 import signal
@@ -211,14 +212,20 @@ def _kill_group(*_):
 
 def _parent_death_signal(signum):
     """Ask Linux to send ``signum`` to this process when its parent exits; False where it cannot."""
+    prctl = _prctl()
+    return prctl is not None and prctl(1, signum, 0, 0, 0) == 0     # 1 = PR_SET_PDEATHSIG
+
+
+@functools.lru_cache(maxsize=None)      # the warm process looks it up once for all its workers
+def _prctl():
+    """libc's ``prctl`` (Linux), or None."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(1, signum, 0, 0, 0) == 0      # 1 = PR_SET_PDEATHSIG
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        return False
+        return None
 
 
 def main():

@@ -53,6 +53,8 @@ def main(argv):
     gc.disable()    # no collection leaves holes in the pages children share (see _fork)
     for name in PRELOAD + _schemes():
         __import__(name)
+    from disco.worker.channel import _prctl
+    _prctl()
     Server(path).serve()
 
 
