@@ -2,8 +2,10 @@
 worker an executed launcher would have been -- same environment, sys.path, cwd, file descriptors,
 no threads, its own process group -- and the exec path stays for what the warm process cannot
 run (an interpreter-changing jobenv, DISCO_WORKER_FORKSERVER=off)."""
+import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -178,3 +180,12 @@ def test_the_warm_process_leaves_nothing_behind_when_its_master_dies(tmp_path, m
         assert not os.path.exists(os.path.dirname(sock))
     finally:
         master.stop()
+
+
+def test_a_forked_worker_gets_exactly_the_environment_asked_for():
+    """The child edits the environment it inherits into the requested one (only what differs)."""
+    code = ("import json, os; from disco.worker.forkserver import _set_environ; "
+            "_set_environ({'KEEP': 'x', 'CHANGE': 'new', 'ADD': '1'}); print(json.dumps(dict(os.environ)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"KEEP": "x", "CHANGE": "old", "DROP": "y", "PATH": os.environ["PATH"]})
+    assert json.loads(out.stdout) == {"KEEP": "x", "CHANGE": "new", "ADD": "1"}
