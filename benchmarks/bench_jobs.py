@@ -5,8 +5,15 @@
 - word count over ~200 MB of generated text in 8 files (2 partitions, for the 2 cores), against a
   single-process ``collections.Counter`` over the same files: with ``combiner=sum_combiner`` (must be faster than
   the baseline) and without a combiner (reported). Set DISCO_BENCH_MB to change the size.
+- the same combiner word count over ~200 MB (DISCO_BENCH_MB) and 20 MB against the multiprocessing
+  floor: two processes, each ``Counter.update(line.split())`` over every line of half of the files,
+  then the two Counters merged (targets: <= 1.15x and <= 1.3x its time, issue 12).
+- the README's job (``map_words``/``reduce_counts``: no combiner, one partition, the reduce
+  ``kvgroup(sorted(iter))``) over 2.4 M words in 4 files, against a single-process ``Counter``
+  (target: <= 3x its time).
 """
 import collections
+import multiprocessing
 import os
 
 import numpy as np
@@ -18,7 +25,9 @@ from disco.worker.classic.func import sum_combiner
 from disco.wordcount import map_words, reduce_counts
 
 TOTAL_MB = int(os.environ.get("DISCO_BENCH_MB", "200"))
+SMALL_MB = 20
 FILES = 8
+README_WORDS, README_FILES = 2400000, 4
 
 
 @pytest.fixture(scope="module")
@@ -37,26 +46,47 @@ def master(tmp_path_factory):
     m.stop()
 
 
-@pytest.fixture(scope="session")
-def text_files(tmp_path_factory):
-    """8 files of Zipf-distributed words from a 50,000-word vocabulary, ~TOTAL_MB in all."""
-    d = tmp_path_factory.mktemp("bench-text")
+def write_corpus(d, files, size, unit="bytes"):
+    """``files`` files of Zipf-distributed words from a 50,000-word vocabulary (12 words a line),
+    ``size`` bytes or words in all (``unit``); their paths."""
     rng = np.random.default_rng(7)
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     vocabulary = np.array(["".join(rng.choice(letters, rng.integers(2, 10))) for _ in range(50000)])
     paths = []
-    per_file = TOTAL_MB * 1024 * 1024 // FILES
-    for i in range(FILES):
+    per_file = size // files
+    for i in range(files):
         path = d / ("text-%d.txt" % i)
         with open(path, "w") as f:
             written = 0
             while written < per_file:
-                words = vocabulary[(rng.zipf(1.2, 120000) - 1) % len(vocabulary)].reshape(-1, 12)
+                n = min(120000, -(-(per_file - written) // 12) * 12) if unit == "words" else 120000
+                words = vocabulary[(rng.zipf(1.2, n) - 1) % len(vocabulary)].reshape(-1, 12)
                 block = "\n".join(" ".join(line) for line in words) + "\n"
                 f.write(block)
-                written += len(block)
+                written += n if unit == "words" else len(block)
         paths.append(str(path))
     return paths
+
+
+@pytest.fixture(scope="session")
+def text_files(tmp_path_factory):
+    """8 files, ~TOTAL_MB in all."""
+    return write_corpus(tmp_path_factory.mktemp("bench-text"), FILES, TOTAL_MB * 1024 * 1024)
+
+
+@pytest.fixture(scope="session", params=[TOTAL_MB, SMALL_MB])
+def sized_text(request, text_files, tmp_path_factory):
+    """``(MB, paths)``: the TOTAL_MB files, then 8 files of SMALL_MB in all."""
+    if request.param == TOTAL_MB:
+        return TOTAL_MB, text_files
+    d = tmp_path_factory.mktemp("bench-text-%d" % request.param)
+    return request.param, write_corpus(d, FILES, request.param * 1024 * 1024)
+
+
+@pytest.fixture(scope="session")
+def readme_files(tmp_path_factory):
+    """README_FILES files, README_WORDS words in all."""
+    return write_corpus(tmp_path_factory.mktemp("bench-readme"), README_FILES, README_WORDS, "words")
 
 
 def baseline_count(paths):
@@ -66,6 +96,19 @@ def baseline_count(paths):
             for line in f:
                 counts.update(line.split())
     return counts
+
+
+def _count_files(paths):
+    return baseline_count(paths)
+
+
+def multiprocessing_count(paths):
+    """The multiprocessing floor: two processes, each counting half of the files with
+    ``Counter.update(line.split())``, then their two Counters merged."""
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        first, second = pool.map(_count_files, [paths[0::2], paths[1::2]], chunksize=1)
+    first.update(second)
+    return first
 
 
 JOBS = []
@@ -79,6 +122,13 @@ def purge_jobs():
 
 def disco_count(paths, **jobargs):
     job = Job().run(input=paths, map=map_words, reduce=reduce_counts, partitions=2, **jobargs)
+    JOBS.append(job)
+    return dict(result_iterator(job.wait()))
+
+
+def readme_count(paths):
+    """The README's job: map_words, reduce_counts (kvgroup(sorted(iter))), default partitions."""
+    job = Job().run(input=paths, map=map_words, reduce=reduce_counts)
     JOBS.append(job)
     return dict(result_iterator(job.wait()))
 
@@ -110,3 +160,24 @@ def test_wordcount_no_combiner(benchmark, master, text_files, impl):
     fn = disco_count if impl == "ours" else baseline_count
     counts = benchmark.pedantic(fn, args=(text_files,), setup=purge_jobs, rounds=1, iterations=1)
     assert sum(counts.values()) > TOTAL_MB * 100000
+
+
+@pytest.mark.parametrize("impl", ["ours", "baseline"])
+def test_wordcount_combiner_vs_multiprocessing(benchmark, master, sized_text, impl):
+    mb, paths = sized_text
+    benchmark.group = "word count %d MB, combiner=sum_combiner vs multiprocessing floor" % mb
+    if impl == "ours":
+        counts = benchmark.pedantic(disco_count, args=(paths,), kwargs={"combiner": sum_combiner},
+                                    setup=purge_jobs, rounds=3, iterations=1)
+    else:
+        counts = benchmark.pedantic(multiprocessing_count, args=(paths,), rounds=3, iterations=1)
+    assert sum(counts.values()) > mb * 100000
+
+
+@pytest.mark.parametrize("impl", ["ours", "baseline"])
+def test_wordcount_readme(benchmark, master, readme_files, impl):
+    benchmark.group = "README word count (%.1f M words, %d files), no combiner" % (
+        README_WORDS / 1e6, README_FILES)
+    fn = readme_count if impl == "ours" else baseline_count
+    counts = benchmark.pedantic(fn, args=(readme_files,), setup=purge_jobs, rounds=3, iterations=1)
+    assert sum(counts.values()) == README_WORDS
