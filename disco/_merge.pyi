@@ -1,4 +1,5 @@
-"""Type stubs of the compiled merge (src/merge.pyx): exactly ``heapq.merge``."""
+"""Type stubs of the compiled merge (src/merge.pyx): exactly ``heapq.merge``; and ``kvgroup``,
+exactly ``itertools.groupby`` by ``record[0]`` with values ``record[1]``."""
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -9,3 +10,9 @@ class MergeIterator(Iterator[T]):
 
 def merge(*iterables: Iterable[T], key: Callable[[T], Any] | None = None,
           reverse: bool = False) -> MergeIterator[T]: ...
+
+class KVGroups(Iterator[tuple[Any, Iterator[Any]]]):
+    def __iter__(self) -> KVGroups: ...
+    def __next__(self) -> tuple[Any, Iterator[Any]]: ...
+
+def kvgroup(kviter: Iterable[Any]) -> KVGroups: ...

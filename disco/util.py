@@ -1,6 +1,6 @@
 """Small helpers of Disco 0.5 (``disco.util``): iteration, key/value records, functions, URLs.
 
-The ground floor of the client and worker side: this module imports only the compiled merge,
+The ground floor of the client and worker side: this module imports only the compiled merge (and kvgroup),
 ``disco.error`` and ``disco.layout``, so that every other module may use it. URL strings are
 taken apart here; what a URL means (docs/formats/urls.md) is ``disco.layout``'s.
 
@@ -13,13 +13,14 @@ import functools
 import importlib
 import inspect
 import itertools
-import operator
 import os
 import random
 import re
 from collections import namedtuple
 
 from disco._merge import merge  # noqa: F401  (compiled heapq.merge, used by MergedInput)
+# kvgroup(kviter): consecutive records with equal keys as (k, values); compiled groupby
+from disco._merge import kvgroup  # noqa: F401
 from disco.error import DiscoError
 from disco.layout import hexhash  # noqa: F401  (Disco 0.5 name)
 
@@ -88,15 +89,6 @@ def shuffled(iterable):
     items = list(iterable)
     random.shuffle(items)
     return items
-
-
-def kvgroup(kviter):
-    """Group *consecutive* records with equal keys: yields ``(k, iterator of values)``.
-
-    No sorting is done: use ``kvgroup(sorted(iter))`` to group all values of a key.
-    """
-    for k, kvs in itertools.groupby(kviter, key=operator.itemgetter(0)):
-        yield k, map(operator.itemgetter(1), kvs)
 
 
 # -- functions ------------------------------------------------------------------------------------

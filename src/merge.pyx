@@ -705,3 +705,103 @@ def merge(*iterables, key=None, reverse=False):
     m.reverse = reverse
     return m
 
+
+
+# ------------------------------------------------------------------------------------------------
+# kvgroup: consecutive records with equal keys
+
+from cpython.object cimport PyObject_GetItem
+
+cdef object _MISSING = object()
+cdef tuple _INDEX = (0, 1)
+
+
+cdef inline object _field(object record, Py_ssize_t i):
+    """``record[i]`` (``operator.itemgetter(i)(record)``), without a call for a tuple. (The
+    module's ``boundscheck=False`` makes a plain ``record[i]`` unchecked: never use it here.)"""
+    if Py_TYPE(<PyObject *>record) == &PyTuple_Type and PyTuple_GET_SIZE(<PyObject *>record) > i:
+        return <object>PyTuple_GET_ITEM(<PyObject *>record, i)
+    return PyObject_GetItem(record, _INDEX[i])
+
+
+cdef inline int _equal(object a, object b) except -1:
+    return PyObject_RichCompareBool(<PyObject *>a, <PyObject *>b, Py_EQ)
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class KVGroups:
+    """Iterator returned by :func:`kvgroup`: ``itertools.groupby``'s state machine, step by step
+    (a group's key is its first record's, later keys are compared to it with ``==`` as
+    ``PyObject_RichCompareBool(group key, key)``; moving on to the next group makes the previous
+    group's values empty), with ``record[0]``/``record[1]`` taken in C for tuples."""
+    cdef object iterable, it, tgtkey, currkey, currvalue
+    cdef Py_ssize_t group   # number of the current group: a _Values of another one is over
+
+    cdef int step(self) except -1:
+        """The next record (StopIteration at the end) and its key."""
+        value = next(self.it)
+        self.currkey = _field(value, 0)
+        self.currvalue = value
+        return 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef _Values values
+        if self.it is None:
+            self.it = iter(self.iterable)
+            self.iterable = None
+        self.group += 1
+        while True:
+            if self.currkey is _MISSING:
+                pass
+            elif self.tgtkey is _MISSING:
+                break
+            elif not _equal(self.tgtkey, self.currkey):
+                break
+            self.step()
+        self.tgtkey = self.currkey
+        values = _Values.__new__(_Values)
+        values.groups = self
+        values.key = self.tgtkey
+        values.group = self.group
+        return (self.currkey, values)
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class _Values:
+    """The values (``record[1]``) of one group of :class:`KVGroups`."""
+    cdef KVGroups groups
+    cdef object key
+    cdef Py_ssize_t group
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef KVGroups groups = self.groups
+        if groups.group != self.group:
+            raise StopIteration
+        if groups.currvalue is _MISSING:
+            groups.step()
+        if not _equal(self.key, groups.currkey):
+            raise StopIteration
+        record = groups.currvalue
+        groups.currvalue = _MISSING
+        return _field(record, 1)
+
+
+def kvgroup(kviter):
+    """Group *consecutive* records with equal keys: yields ``(k, iterator of values)``.
+
+    No sorting is done: use ``kvgroup(sorted(iter))`` to group all values of a key. Exactly
+    ``((k, map(itemgetter(1), g)) for k, g in groupby(kviter, itemgetter(0)))``, compiled
+    (``kviter`` is iterated from the first ``next``).
+    """
+    cdef KVGroups groups = KVGroups.__new__(KVGroups)
+    groups.iterable = kviter
+    groups.tgtkey = groups.currkey = groups.currvalue = _MISSING
+    return groups

@@ -18,6 +18,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
+import operator
+
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object o, Py_ssize_t *size) except NULL
     bint PyUnicode_Check(object o)
@@ -110,19 +112,270 @@ def partition(key, Py_ssize_t n):
 # ------------------------------------------------------------------------------------------------
 # routing map output to partitions
 
+cimport cython
+from cpython.bool cimport PyBool_Check
+from cpython.list cimport PyList_Append, PyList_GET_ITEM
+from cpython.long cimport PyLong_AsSsize_t
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.ref cimport Py_DECREF
+
 cdef extern from "Python.h":
     bint PyTuple_CheckExact(object o)
+    bint PyUnicode_CheckExact(object o)
+    bint PyBytes_CheckExact(object o)
+    bint PyLong_CheckExact(object o)
+    bint PyFloat_CheckExact(object o)
     Py_ssize_t PyTuple_GET_SIZE(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    int PyUnicode_KIND(object o)
     PyObject* PyTuple_GET_ITEM(object o, Py_ssize_t i)
     PyObject* PyDict_GetItemWithError(object d, object k) except? NULL
+    PyObject* PyDict_SetDefault(object d, object k, object default) except NULL
     ctypedef struct PyObject
 
+cdef extern from *:
+    bint add_overflow "__builtin_add_overflow" (long long a, long long b, long long *r) noexcept
+
 MAX_COMBINER_KEYS = 1000000
+SORT_BUFFER = 64 * 1024 * 1024
+
+cdef object _first = operator.itemgetter(0)
+
+
+cdef Py_ssize_t _frozen_size(object x, int depth) except -2:
+    """Estimated bytes of memory that holding ``x`` costs when it is a value nothing can change
+    (an exact str, bytes, int, float, bool or None, or a tuple of those at most 3 deep); -1
+    otherwise (such a record is written at once: the map may change it after yielding it)."""
+    cdef Py_ssize_t size, i
+    cdef int overflow = 0
+    cdef long long v
+    if PyUnicode_CheckExact(x):
+        return 56 + PyUnicode_GET_LENGTH(x) * PyUnicode_KIND(x)
+    if PyLong_CheckExact(x):
+        v = PyLong_AsLongLongAndOverflow(x, &overflow)
+        return 0 if (overflow == 0 and -5 <= v <= 256) else 32  # small ints are shared
+    if x is None or x is True or x is False:
+        return 0
+    if PyFloat_CheckExact(x):
+        return 24
+    if PyBytes_CheckExact(x):
+        return 40 + PyBytes_GET_SIZE(x)
+    if PyTuple_CheckExact(x) and depth < 3:
+        size = 40 + 8 * PyTuple_GET_SIZE(x)
+        for i in range(PyTuple_GET_SIZE(x)):
+            v = _frozen_size(<object>PyTuple_GET_ITEM(x, i), depth + 1)
+            if v < 0:
+                return -1
+            size += v
+        return size
+    return -1
+
+
+cdef class _Held:
+    """The records of one label held back to be written sorted by key: values of each exact-str
+    key (in the order they came) and the records of each other key (any frozen key: equal keys
+    of different types, ``1``/``1.0``/``True``, share a group but keep their own records)."""
+    cdef dict strs
+    cdef dict others
+    cdef object adder
+
+    def __cinit__(self, adder):
+        self.strs = {}
+        self.others = {}
+        self.adder = adder
+
+    cdef write(self):
+        """Write the held records ordered by key (keys that do not compare: grouped, in the order
+        they came) and let go of them."""
+        cdef object adder = self.adder
+        cdef list values, groups
+        strs, others = self.strs, self.others
+        self.strs, self.others = {}, {}
+        if not others:
+            for k in sorted(strs):
+                values = strs[k]
+                for v in values:
+                    adder(k, v)
+            return
+        groups = [(k, values, True) for k, values in strs.items()]
+        groups += [(k, values, False) for k, values in others.items()]
+        _sort_by_key(groups)
+        for k, values, is_str in groups:
+            if is_str:
+                for v in values:
+                    adder(k, v)
+            else:
+                for record in values:
+                    adder(*record)
+
+
+cdef _sort_by_key(list records):
+    """Sort ``records`` by their first item when those compare; else leave them as they are
+    (their keys are frozen builtin values, whose comparisons only fail with TypeError)."""
+    try:
+        records.sort(key=_first)
+    except TypeError:
+        pass
+
+
+cdef class _SortedOutput:
+    """Map output held in memory and written as runs sorted by key (``map_output``'s
+    ``sort_output``): at most ``max_bytes`` (estimated) are held; then every label's records are
+    written sorted and holding starts again, so an output is a sequence of sorted runs. The first
+    record that cannot be held (its key or value is not frozen) writes what is held and ends
+    holding: that record and all later ones are written as they come."""
+    cdef dict held
+    cdef object add_for
+    cdef dict adders
+    cdef Py_ssize_t size, max_bytes
+    cdef public bint holding
+    cdef object last_label
+    cdef _Held last
+
+    def __cinit__(self, add_for, dict adders, Py_ssize_t max_bytes):
+        self.held = {}
+        self.add_for = add_for
+        self.adders = adders
+        self.max_bytes = max_bytes
+        self.holding = True
+        self.last_label = self  # no label is this object
+
+    cdef int add(self, label, k, v, kv) except -1:
+        """Hold the record ``kv`` (``(k, v)``) of ``label``; 0, or 1 when it cannot be held (then
+        nothing is held any more: the caller writes it)."""
+        cdef _Held held
+        cdef PyObject *values
+        cdef Py_ssize_t vsize, ksize
+        vsize = _frozen_size(v, 0)
+        if vsize < 0:
+            self.stop()
+            return 1
+        if label is self.last_label:
+            held = self.last
+        else:
+            held = self.held.get(label)
+            if held is None:
+                held = self.held[label] = _Held(_adder(self.adders, self.add_for, label))
+            self.last_label, self.last = label, held
+        if PyUnicode_CheckExact(k):
+            values = PyDict_GetItemWithError(held.strs, k)
+            if values != NULL:
+                PyList_Append(<object>values, v)
+                self.size += 8 + vsize
+            else:
+                held.strs[k] = [v]
+                self.size += 160 + vsize + _frozen_size(k, 0)
+        else:
+            ksize = _frozen_size(k, 0)
+            if ksize < 0:
+                self.stop()
+                return 1
+            if not (PyTuple_CheckExact(kv) and PyTuple_GET_SIZE(kv) == 2):
+                kv = (k, v)
+            values = PyDict_GetItemWithError(held.others, k)
+            if values != NULL:
+                PyList_Append(<object>values, kv)
+                self.size += 72 + vsize + ksize
+            else:
+                held.others[k] = [kv]
+                self.size += 160 + 72 + vsize + 2 * ksize
+        if self.size >= self.max_bytes:
+            self.write()
+        return 0
+
+    cdef write(self):
+        """Write every label's held records, sorted."""
+        cdef _Held held
+        for held in self.held.values():
+            held.write()
+        self.size = 0
+
+    cdef stop(self):
+        self.write()
+        self.holding = False
+
+
+@cython.final
+cdef class _Sums:
+    """``sum_combiner``'s buffer done with one dict lookup per record: ``index`` maps each key
+    (in the order keys came) to a slot; a slot holds its sum as a C ``long long`` while every
+    value added is an exact int (or bool) and the sum fits, else as the Python object that
+    ``0 + v1 + v2 ...`` gives (from the first value that is not, with Python's ``+``, so every
+    sum equals ``sum_combiner``'s; errors too)."""
+    cdef dict index
+    cdef long long *counts
+    cdef list objects       # per slot: None while the sum is in counts
+    cdef Py_ssize_t n, capacity
+    cdef object next_slot   # the slot number a new key gets (identity tells a new key)
+
+    def __cinit__(self):
+        self.index = {}
+        self.objects = []
+        self.n = self.capacity = 0
+        self.counts = NULL
+        self.next_slot = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.counts)
+
+    def __len__(self):
+        return self.n
+
+    cdef int add(self, k, v) except -1:
+        cdef PyObject *slot = PyDict_SetDefault(self.index, k, self.next_slot)
+        cdef Py_ssize_t i
+        cdef long long x, total
+        cdef int overflow = 0
+        cdef long long *grown
+        if slot == <PyObject *>self.next_slot:
+            i = self.n
+            if i == self.capacity:
+                self.capacity = max(1024, 2 * self.capacity)
+                grown = <long long *>PyMem_Realloc(self.counts, self.capacity * sizeof(long long))
+                if grown == NULL:
+                    raise MemoryError()
+                self.counts = grown
+            self.counts[i] = 0
+            self.objects.append(None)
+            self.n = i + 1
+            self.next_slot = self.n
+        else:
+            i = PyLong_AsSsize_t(<object>slot)
+        if (PyLong_CheckExact(v) or PyBool_Check(v)) and PyList_GET_ITEM(self.objects, i) == <PyObject *>None:
+            x = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if overflow == 0 and not add_overflow(self.counts[i], x, &total):
+                self.counts[i] = total
+                return 0
+        old = self.objects[i]
+        self.objects[i] = (self.counts[i] if old is None else old) + v
+        return 0
+
+    cdef list take(self):
+        """The ``(key, sum)`` records, keys in the order they came; empties the buffer."""
+        cdef list records = []
+        cdef Py_ssize_t i
+        for k, slot in self.index.items():
+            i = slot
+            old = self.objects[i]
+            PyList_Append(records, (k, self.counts[i] if old is None else old))
+        self.index = {}
+        self.objects = []
+        self.n = 0
+        self.next_slot = 0
+        return records
+
+
+cdef object _adder(dict adders, add_for, label):
+    adder = adders.get(label)
+    if adder is None:
+        adder = adders[label] = add_for(label)
+    return adder
 
 
 def map_output(entries, fn, params, partitions, partition, combiner, add_for, bint fast_partition,
                bint fast_combiner, progress=None, Py_ssize_t interval=0,
-               Py_ssize_t max_keys=MAX_COMBINER_KEYS):
+               Py_ssize_t max_keys=MAX_COMBINER_KEYS, bint sort_output=False,
+               Py_ssize_t max_bytes=SORT_BUFFER):
     """Map every entry and route what the map yields to its partition; returns the entry count.
 
     For each ``entry``, each ``(k, v)`` of ``fn(entry, params)`` gets ``label =
@@ -130,20 +383,36 @@ def map_output(entries, fn, params, partitions, partition, combiner, add_for, bi
     ``add_for(label)(k, v)`` -- or, with a ``combiner``, through the per-label buffer dict as
     ``combiner(k, v, buffer, False, params)``, whose returned records are added, and a final
     ``combiner(None, None, buffer, True, params)`` per label. ``progress(n)`` is called every
-    ``interval`` entries.
+    ``interval`` entries. ``add_for`` is called once per label, when its first record is written.
 
     ``fast_partition``: ``partition`` is ``default_partition``, computed here (``hash_key(k) %
     partitions``). ``fast_combiner``: ``combiner`` is ``sum_combiner``, done here as
     ``buffer[k] = buffer.get(k, 0) + v``; a buffer holding ``max_keys`` keys is written out (its
-    partial sums) and emptied, so memory stays bounded -- reduces sum them again.
+    partial sums) and emptied, so memory stays bounded -- reduces sum them again. With both, one
+    buffer serves every label and a key's label is computed once, when its sum is written.
+
+    ``sort_output`` (the job has a reduce, which gets its input in no particular order): each
+    label's records are written sorted by key where that is cheap and safe, so that a reduce's
+    ``sorted(iter)`` finds long sorted runs (Timsort then merges them in near-linear time):
+    without a combiner records whose key and value are frozen builtin values are held (at most
+    ``max_bytes``, estimated) and written as runs sorted by key (see ``_SortedOutput``); the sums
+    of ``sum_combiner`` are written sorted by key when the keys are frozen and compare. Records
+    with equal keys keep their order. Keys that do not compare are written grouped, unsorted.
     """
     cdef Py_ssize_t nparts = partitions or 0
     cdef Py_ssize_t n = 0
     cdef dict adders = {}
     cdef dict buffers = {}
     cdef dict buf
+    cdef _Sums one = None
     cdef PyObject *old
     cdef object k, v, label, adder
+    cdef _SortedOutput held = None
+    cdef bint hold = sort_output and combiner is None
+    if hold:
+        held = _SortedOutput(add_for, adders, max_bytes)
+    if fast_combiner and (fast_partition or nparts == 0):
+        one = _Sums()
     for entry in entries:
         n += 1
         if interval and n % interval == 0:
@@ -154,6 +423,11 @@ def map_output(entries, fn, params, partitions, partition, combiner, add_for, bi
                 v = <object>PyTuple_GET_ITEM(kv, 1)
             else:
                 k, v = kv
+            if one is not None:
+                one.add(k, v)
+                if one.n >= max_keys:
+                    _write_sums(one, nparts, adders, add_for, sort_output)
+                continue
             if nparts == 0:
                 label = None
             elif fast_partition:
@@ -161,10 +435,11 @@ def map_output(entries, fn, params, partitions, partition, combiner, add_for, bi
             else:
                 label = partition(k, nparts, params)
             if combiner is None:
-                adder = adders.get(label)
-                if adder is None:
-                    adder = adders[label] = add_for(label)
-                adder(k, v)
+                if hold:
+                    if held.add(label, k, v, kv) == 0:
+                        continue
+                    hold = False
+                _adder(adders, add_for, label)(k, v)
                 continue
             buf = buffers.get(label)
             if buf is None:
@@ -173,22 +448,108 @@ def map_output(entries, fn, params, partitions, partition, combiner, add_for, bi
                 old = PyDict_GetItemWithError(buf, k)
                 buf[k] = (0 if old == NULL else <object>old) + v
                 if len(buf) >= max_keys:
-                    _emit(adders, add_for, label, buf.items())
+                    _emit(adders, add_for, label, _sorted_items(buf, sort_output))
                     buf.clear()
             else:
                 out = combiner(k, v, buf, False, params)
                 if out:
                     _emit(adders, add_for, label, out)
+    if hold:
+        held.write()
+    if one is not None:
+        _write_sums(one, nparts, adders, add_for, sort_output)
     for label, buf in buffers.items():
-        out = combiner(None, None, buf, True, params)
+        if fast_combiner:
+            out = _sorted_items(buf, sort_output)
+        else:
+            out = combiner(None, None, buf, True, params)
         if out:
             _emit(adders, add_for, label, out)
     return n
 
 
+cdef _write_sums(_Sums sums, Py_ssize_t nparts, dict adders, add_for, bint sort_output):
+    """Write the sums of the one buffer of every label (``sum_combiner`` with the default
+    partition, or no partitions), each key to its label, and empty it."""
+    cdef dict by_label = {}
+    cdef list records
+    cdef object label = None
+    if nparts == 0:
+        by_label[None] = sums.take()
+    else:
+        for kv in sums.take():
+            label = <Py_ssize_t>(_hash(<object>PyTuple_GET_ITEM(kv, 0), 0) % <uint64_t>nparts)
+            records = by_label.get(label)
+            if records is None:
+                by_label[label] = [kv]
+            else:
+                PyList_Append(records, kv)
+    for label, records in by_label.items():
+        if sort_output:
+            _sort_frozen(records)
+        _emit(adders, add_for, label, records)
+
+
+cdef _sorted_items(dict buf, bint sort_output):
+    """The items of ``buf``: sorted by key when ``sort_output`` (see ``_sort_frozen``)."""
+    if not sort_output:
+        return buf.items()
+    cdef list records = list(buf.items())
+    _sort_frozen(records)
+    return records
+
+
+cdef _sort_frozen(list records):
+    """Sort the ``(k, v)`` ``records`` by key when every key is frozen (``_frozen_size``): only
+    then is comparing them known to be harmless."""
+    for kv in records:
+        k = <object>PyTuple_GET_ITEM(kv, 0)
+        if not PyUnicode_CheckExact(k) and _frozen_size(k, 0) < 0:
+            return
+    _sort_by_key(records)
+
+
 cdef _emit(dict adders, add_for, label, records):
-    adder = adders.get(label)
-    if adder is None:
-        adder = adders[label] = add_for(label)
+    adder = _adder(adders, add_for, label)
     for record in records:
         adder(*record)
+
+
+# ------------------------------------------------------------------------------------------------
+# counting what a stage reads
+
+cdef extern from "Python.h":
+    PyObject* PyIter_Next(object o) except? NULL
+
+
+@cython.final
+cdef class Progress:
+    """The items of ``iterable``, counted: ``report(n)`` after every ``interval``-th item (none
+    when ``interval`` is 0) and ``done(n)`` once, when the items run out (n: items so far) --
+    the classic worker's ``status_iter`` without a Python frame per item."""
+    cdef object it, report, done
+    cdef Py_ssize_t n, interval
+    cdef bint finished
+
+    def __init__(self, iterable, report, done, Py_ssize_t interval=0):
+        self.it = iter(iterable)
+        self.report, self.done = report, done
+        self.interval = interval
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef PyObject *item
+        if self.n and self.interval and self.n % self.interval == 0 and not self.finished:
+            self.report(self.n)
+        item = PyIter_Next(self.it)
+        if item == NULL:
+            if not self.finished:
+                self.finished = True
+                self.done(self.n)
+            raise StopIteration
+        self.n += 1
+        result = <object>item  # a new reference: the cast took one more
+        Py_DECREF(result)
+        return result

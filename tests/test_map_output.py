@@ -1,9 +1,13 @@
 """The compiled map output router (disco._partition.map_output) against a plain-Python model."""
 import collections
+import decimal
+import fractions
+import itertools
+import random
 
 import pytest
 
-from disco._partition import map_output
+from disco._partition import Progress, map_output
 from disco.worker.classic.func import default_partition, sum_combiner
 
 LINES = ["a b c a", "b b d", "", "e a"]
@@ -34,7 +38,8 @@ def model(entries, fn, params, partitions, partition, combiner):
 
 def run(partitions, partition, combiner, fn=words, entries=LINES, **kw):
     out = collections.defaultdict(list)
-    n = map_output(entries, fn, None, partitions, partition, combiner, lambda label: (lambda k, v: out[label].append((k, v))),
+    n = map_output(entries, fn, None, partitions, partition, combiner,
+                   lambda label: (lambda k, v: out[label].append((k, v))),
                    partition is default_partition, combiner is sum_combiner, **kw)
     assert n == len(entries)
     return dict(out)
@@ -87,3 +92,149 @@ def test_errors_propagate():
         run(None, None, None, fn=lambda e, p: [(1, 2, 3)])
     with pytest.raises(TypeError):
         run(2, default_partition, sum_combiner, fn=lambda e, p: [("k", "not a number")])
+
+
+# -- sort_output: each label's records written sorted by key (the job has a reduce) --------------
+
+def runs_of(keys):
+    """The number of ascending runs of ``keys``."""
+    return 1 + sum(1 for a, b in zip(keys, keys[1:]) if b < a) if keys else 0
+
+
+def random_lines(seed, n=400, vocabulary=60):
+    rng = random.Random(seed)
+    words = ["w%d" % rng.randrange(1000) for _ in range(vocabulary)]
+    return [" ".join(rng.choice(words) for _ in range(rng.randrange(8))) for _ in range(n)]
+
+
+def numbered(line, params):
+    """(word, position) records: equal keys must keep their order."""
+    for i, w in enumerate(line.split()):
+        yield w, (len(line), i)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("partitions", [None, 1, 3])
+def test_sorted_output_is_the_same_records_sorted_by_key_stably(seed, partitions):
+    lines = random_lines(seed)
+    expected = run(partitions, default_partition, None, fn=numbered, entries=lines)
+    got = run(partitions, default_partition, None, fn=numbered, entries=lines, sort_output=True)
+    assert set(got) == set(expected)
+    for label, records in expected.items():
+        assert got[label] == sorted(records, key=lambda kv: kv[0])  # stable: same order per key
+        assert runs_of([k for k, _v in got[label]]) == 1
+
+
+def test_sorted_output_in_runs_when_the_buffer_fills():
+    lines = random_lines(7, n=2000)
+    expected = run(1, default_partition, None, fn=numbered, entries=lines)[0]
+    got = run(1, default_partition, None, fn=numbered, entries=lines, sort_output=True,
+              max_bytes=20000)[0]
+    assert sorted(got) == sorted(expected)
+    assert 2 < runs_of([k for k, _v in got]) < len(got) // 50
+
+
+def test_keys_that_do_not_compare_are_written_grouped():
+    keys = ["b", 2, None, ("t", 1), "a", 1.5, b"x", True, 1, ("t", "u"), "b", 2, None, -0.0, 0]
+
+    def mixed(entry, params):
+        for i, k in enumerate(keys):
+            yield k, i
+    got = run(None, None, None, fn=mixed, entries=[0], sort_output=True)[None]
+    assert sorted(map(repr, got)) == sorted(repr((k, i)) for i, k in enumerate(keys))
+    # each record keeps its own key object (1 == 1.0 == True share a group, not a key)
+    assert [type(k) for k, _v in sorted(got, key=lambda kv: kv[1])] == list(map(type, keys))
+    positions = {}
+    for n, (k, _v) in enumerate(got):
+        positions.setdefault(repr(k) if not isinstance(k, (int, float)) else k, []).append(n)
+    assert all(p == list(range(p[0], p[0] + len(p))) for p in positions.values())  # grouped
+
+
+def test_values_the_map_may_change_later_are_written_at_once():
+    snapshots = []
+
+    def reuse(entry, params):
+        value = []
+        for w in ["b", "a", "c", "a"]:
+            value.append(w)
+            yield w, 1          # frozen: held
+        for w in ["z", "y"]:
+            value.append(w)
+            yield w, value      # a list: from here on written as it comes
+
+    def add_for(label):
+        return lambda k, v: snapshots.append((k, list(v) if isinstance(v, list) else v))
+    map_output([0], reuse, None, 1, default_partition, None, add_for, True, False, sort_output=True)
+    assert snapshots == [("a", 1), ("a", 1), ("b", 1), ("c", 1),
+                         ("z", ["b", "a", "c", "a", "z"]), ("y", ["b", "a", "c", "a", "z", "y"])]
+
+
+@pytest.mark.parametrize("partitions", [None, 2])
+def test_sum_combiner_sums_are_sorted_by_key(partitions):
+    lines = random_lines(3)
+    got = run(partitions, default_partition, sum_combiner, entries=lines, sort_output=True)
+    totals = collections.Counter(w for line in lines for w in line.split())
+    assert {k: v for records in got.values() for k, v in records} == totals
+    for records in got.values():
+        assert [k for k, _v in records] == sorted(k for k, _v in records)
+    unsorted = run(partitions, default_partition, sum_combiner, entries=lines)
+    assert {label: sorted(r) for label, r in unsorted.items()} == {label: sorted(r) for label, r in got.items()}
+
+
+def test_sum_combiner_sums_exactly_as_python():
+    big = 2 ** 62
+    values = {"ints": [1, 2, 3], "bools": [True, True, False], "one bool": [True],
+              "overflow": [big, big, big, -1], "negative overflow": [-big, -big, -big],
+              "huge": [2 ** 100, 1], "floats": [1, 2.5, True], "fraction": [1, fractions.Fraction(1, 3), 2],
+              "decimal": [decimal.Decimal("0.1"), decimal.Decimal("0.2")], "int subclass": [1, Radd(5)]}
+
+    def pairs(entry, params):
+        for k, vs in values.items():
+            for v in vs:
+                yield k, v
+    for partitions in (None, 3):
+        got = run(partitions, default_partition, sum_combiner, fn=pairs, entries=[0])
+        sums = {k: v for records in got.values() for k, v in records}
+        for k, vs in values.items():
+            expected = 0
+            for v in vs:
+                expected = expected + v
+            assert sums[k] == expected and type(sums[k]) is type(expected), k
+
+
+class Radd(int):
+    """An int whose ``0 + x`` is not int addition."""
+
+    def __radd__(self, other):
+        return "radd"
+
+    def __add__(self, other):
+        return "add"
+
+
+def test_progress_counts_like_the_status_generator():
+    def model(items, interval, log):
+        n = 0
+        for n, item in enumerate(items, 1):
+            yield item
+            if interval and n % interval == 0:
+                log.append(("report", n))
+        log.append(("done", n))
+
+    for count, interval in [(0, 3), (7, 3), (6, 3), (5, 0), (1, 1)]:
+        for take in range(count + 2):
+            expected, got = [], []
+            m = model(iter(range(count)), interval, expected)
+            p = Progress(iter(range(count)), lambda n: got.append(("report", n)),
+                         lambda n: got.append(("done", n)), interval)
+            assert list(itertools.islice(p, take)) == list(itertools.islice(m, take))
+            assert got == expected
+    p = Progress([1], None, lambda n: got.append(("done", n)))
+    got = []
+    assert list(p) == [1] and list(p) == [] and got == [("done", 1)]
+
+    def failing():
+        yield 1
+        raise KeyError("boom")
+    with pytest.raises(KeyError):
+        list(Progress(failing(), None, lambda n: None))

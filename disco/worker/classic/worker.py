@@ -25,7 +25,7 @@ import random
 import sys
 
 from disco import JOBPACK_VERSION1
-from disco._partition import map_output
+from disco._partition import Progress, map_output
 from disco.context import current_task
 from disco.error import DiscoError
 from disco.inputs import absolute, inputlist
@@ -187,7 +187,7 @@ class Worker(BaseWorker):
 
         n = map_output(entries, self["map"], params, self["partitions"], partition, combiner, add_for,
                        partition is default_partition, combiner is func.sum_combiner,
-                       progress, self["status_interval"] or 0)
+                       progress, self["status_interval"] or 0, sort_output=bool(self["reduce"]))
         self.send("MSG", "Done: %d entries mapped" % n)
 
     def shuffle(self, task, params):
@@ -233,14 +233,10 @@ class Worker(BaseWorker):
 
     def status_iter(self, iterator, message):
         """``iterator``'s items; a MSG ``message % n`` every ``status_interval`` items and
-        ``"Done: " + message % n`` at the end."""
-        interval = self["status_interval"] or 0
-        n = 0
-        for n, item in enumerate(iterator, 1):
-            yield item
-            if interval and n % interval == 0:
-                self.send("MSG", message % n)
-        self.send("MSG", "Done: " + message % n)
+        ``"Done: " + message % n`` at the end (``disco._partition.Progress``: compiled)."""
+        return Progress(iterator, lambda n: self.send("MSG", message % n),
+                        lambda n: self.send("MSG", "Done: " + message % n),
+                        self["status_interval"] or 0)
 
     def opener(self, mode, direction, params):
         """``open(url)`` building the ``<mode>_input_stream`` + ``<mode>_reader`` chain (``in``)
