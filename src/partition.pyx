@@ -171,12 +171,52 @@ cdef Py_ssize_t _frozen_size(object x, int depth) except -2:
     return -1
 
 
+@cython.final
+@cython.no_gc  # holds frozen values only (atoms, tuples of atoms): never in a cycle
+cdef class _Values:
+    """The values held for one key, in order, consecutive identical objects counted instead of
+    stored (a word count's ``1``s cost no memory): ``earlier`` is ``[value, count, ...]``, then
+    ``last`` ``count`` times."""
+    cdef object last
+    cdef Py_ssize_t count
+    cdef list earlier
+
+    cdef inline bint add(self, v):
+        """Hold ``v``; true when it took memory (it is not the last value again)."""
+        if v is self.last:
+            self.count += 1
+            return False
+        if self.earlier is None:
+            self.earlier = []
+        self.earlier += [self.last, self.count]
+        self.last, self.count = v, 1
+        return True
+
+    cdef write(self, adder, key):
+        """``adder(key, v)`` for each value; ``key`` None: ``adder(*v)`` (the values are records)."""
+        cdef Py_ssize_t i, j
+        if self.earlier is not None:
+            for i in range(0, len(self.earlier), 2):
+                v = self.earlier[i]
+                for j in range(<Py_ssize_t>self.earlier[i + 1]):
+                    adder(*v) if key is None else adder(key, v)
+        v = self.last
+        for j in range(self.count):
+            adder(*v) if key is None else adder(key, v)
+
+
+cdef _Values _values_of(v):
+    cdef _Values values = _Values.__new__(_Values)
+    values.last, values.count = v, 1
+    return values
+
+
 cdef class _Held:
     """The records of one label held back to be written sorted by key: values of each exact-str
     key (in the order they came) and the records of each other key (any frozen key: equal keys
     of different types, ``1``/``1.0``/``True``, share a group but keep their own records)."""
-    cdef dict strs
-    cdef dict others
+    cdef dict strs      # str key -> _Values of values
+    cdef dict others    # other key -> _Values of records
     cdef object adder
 
     def __cinit__(self, adder):
@@ -188,25 +228,20 @@ cdef class _Held:
         """Write the held records ordered by key (keys that do not compare: grouped, in the order
         they came) and let go of them."""
         cdef object adder = self.adder
-        cdef list values, groups
+        cdef list groups
+        cdef _Values values
         strs, others = self.strs, self.others
         self.strs, self.others = {}, {}
         if not others:
             for k in sorted(strs):
                 values = strs[k]
-                for v in values:
-                    adder(k, v)
+                values.write(adder, k)
             return
         groups = [(k, values, True) for k, values in strs.items()]
         groups += [(k, values, False) for k, values in others.items()]
         _sort_by_key(groups)
         for k, values, is_str in groups:
-            if is_str:
-                for v in values:
-                    adder(k, v)
-            else:
-                for record in values:
-                    adder(*record)
+            values.write(adder, k if is_str else None)
 
 
 cdef _sort_by_key(list records):
@@ -260,10 +295,10 @@ cdef class _SortedOutput:
         if PyUnicode_CheckExact(k):
             values = PyDict_GetItemWithError(held.strs, k)
             if values != NULL:
-                PyList_Append(<object>values, v)
-                self.size += 8 + vsize
+                if (<_Values>values).add(v):
+                    self.size += 16 + vsize
             else:
-                held.strs[k] = [v]
+                held.strs[k] = _values_of(v)
                 self.size += 160 + vsize + _frozen_size(k, 0)
         else:
             ksize = _frozen_size(k, 0)
@@ -274,10 +309,10 @@ cdef class _SortedOutput:
                 kv = (k, v)
             values = PyDict_GetItemWithError(held.others, k)
             if values != NULL:
-                PyList_Append(<object>values, kv)
-                self.size += 72 + vsize + ksize
+                if (<_Values>values).add(kv):
+                    self.size += 16 + 72 + vsize + ksize
             else:
-                held.others[k] = [kv]
+                held.others[k] = _values_of(kv)
                 self.size += 160 + 72 + vsize + 2 * ksize
         if self.size >= self.max_bytes:
             self.write()
@@ -431,7 +466,7 @@ def map_output(entries, fn, params, partitions, partition, combiner, add_for, bi
             if nparts == 0:
                 label = None
             elif fast_partition:
-                label = <Py_ssize_t>(_hash(k, 0) % <uint64_t>nparts)
+                label = 0 if nparts == 1 else <Py_ssize_t>(_hash(k, 0) % <uint64_t>nparts)
             else:
                 label = partition(k, nparts, params)
             if combiner is None:
@@ -476,6 +511,8 @@ cdef _write_sums(_Sums sums, Py_ssize_t nparts, dict adders, add_for, bint sort_
     cdef object label = None
     if nparts == 0:
         by_label[None] = sums.take()
+    elif nparts == 1:
+        by_label[0] = sums.take()
     else:
         for kv in sums.take():
             label = <Py_ssize_t>(_hash(<object>PyTuple_GET_ITEM(kv, 0), 0) % <uint64_t>nparts)
