@@ -116,7 +116,7 @@ cimport cython
 from cpython.bool cimport PyBool_Check
 from cpython.list cimport PyList_Append, PyList_GET_ITEM
 from cpython.long cimport PyLong_AsSsize_t
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport Py_DECREF
 
 cdef extern from "Python.h":
@@ -171,77 +171,246 @@ cdef Py_ssize_t _frozen_size(object x, int depth) except -2:
     return -1
 
 
+# -- exact-str keys: an open-addressing table -----------------------------------------------------
+
+cdef struct _Slot:
+    Py_hash_t hash
+    PyObject *key           # NULL: an empty slot
+    PyObject *obj           # the user's data (see _Sums and _Held), owned
+    PyObject *extra         # owned
+    long long count
+    int nbytes              # of the key's data (keys of 2 GiB or more are not put here)
+    int kind                # of the key (str data: 1, 2 or 4 bytes a character)
+    char data[16]           # the key's first 16 bytes of data
+
+
+cdef extern from "Python.h":
+    void* PyUnicode_DATA(object o)
+    int PyUnicode_READY(object o) except -1
+    Py_hash_t PyObject_Hash(object o) except -1
+    void Py_INCREF_ptr "Py_INCREF" (PyObject *o)
+    void Py_XDECREF_ptr "Py_XDECREF" (PyObject *o)
+
+from libc.string cimport memcmp, memset
+
+
 @cython.final
-@cython.no_gc  # holds frozen values only (atoms, tuples of atoms): never in a cycle
-cdef class _Values:
-    """The values held for one key, in order, consecutive identical objects counted instead of
-    stored (a word count's ``1``s cost no memory): ``earlier`` is ``[value, count, ...]``, then
-    ``last`` ``count`` times."""
-    cdef object last
-    cdef Py_ssize_t count
-    cdef list earlier
+cdef class _StrTable:
+    """Exact-str keys and a 64-byte slot each (hash, first 16 bytes of data, ``count``, ``obj``,
+    ``extra``), open addressing: finding a word touches one slot, where CPython's dict reads its
+    index, its entry and the key object. ``n`` keys; ``slot(j)`` is the j-th key's, in the order
+    keys came. A key whose data is 2 GiB or more is not taken (``find`` returns NULL)."""
+    cdef _Slot *slots
+    cdef Py_ssize_t mask
+    cdef Py_ssize_t *order
+    cdef public Py_ssize_t n
+    cdef bint fresh          # the last find inserted its key
 
-    cdef inline bint add(self, v):
-        """Hold ``v``; true when it took memory (it is not the last value again)."""
-        if v is self.last:
-            self.count += 1
-            return False
-        if self.earlier is None:
-            self.earlier = []
-        self.earlier += [self.last, self.count]
-        self.last, self.count = v, 1
-        return True
+    def __cinit__(self):
+        self._table(1024)
 
-    cdef write(self, adder, key):
-        """``adder(key, v)`` for each value; ``key`` None: ``adder(*v)`` (the values are records)."""
-        cdef Py_ssize_t i, j
-        if self.earlier is not None:
-            for i in range(0, len(self.earlier), 2):
-                v = self.earlier[i]
-                for j in range(<Py_ssize_t>self.earlier[i + 1]):
-                    adder(*v) if key is None else adder(key, v)
-        v = self.last
-        for j in range(self.count):
+    def __dealloc__(self):
+        self.clear()
+        PyMem_Free(self.slots)
+        PyMem_Free(self.order)
+
+    cdef int _table(self, Py_ssize_t size) except -1:
+        self.slots = <_Slot *>PyMem_Malloc(size * sizeof(_Slot))
+        self.order = <Py_ssize_t *>PyMem_Malloc(size // 2 * sizeof(Py_ssize_t))
+        if self.slots == NULL or self.order == NULL:
+            raise MemoryError()
+        memset(self.slots, 0, size * sizeof(_Slot))
+        self.mask = size - 1
+        return 0
+
+    cdef void clear(self) noexcept:
+        """Forget every key (and what its slot holds)."""
+        cdef Py_ssize_t j
+        cdef _Slot *slot
+        for j in range(self.n):
+            slot = &self.slots[self.order[j]]
+            Py_XDECREF_ptr(slot.key)
+            Py_XDECREF_ptr(slot.obj)
+            Py_XDECREF_ptr(slot.extra)
+            slot.key = slot.obj = slot.extra = NULL
+        self.n = 0
+
+    cdef inline _Slot *slot(self, Py_ssize_t j) noexcept:
+        return &self.slots[self.order[j]]
+
+    cdef int _grow(self) except -1:
+        cdef _Slot *old = self.slots
+        cdef Py_ssize_t *old_order = self.order
+        cdef Py_ssize_t j, i
+        self._table(2 * (self.mask + 1))
+        for j in range(self.n):
+            i = old[old_order[j]].hash & self.mask
+            while self.slots[i].key != NULL:
+                i = (i + 1) & self.mask
+            self.slots[i] = old[old_order[j]]
+            self.order[j] = i
+        PyMem_Free(old)
+        PyMem_Free(old_order)
+        return 0
+
+    cdef _Slot *find(self, k) except? NULL:
+        """The slot of the exact str ``k``, a new one (count 0, obj and extra NULL; ``fresh``)
+        if it has none."""
+        cdef _Slot *slot
+        cdef Py_hash_t h
+        cdef Py_ssize_t i, nbytes
+        cdef int kind
+        cdef const char *data
+        PyUnicode_READY(k)
+        kind = PyUnicode_KIND(k)
+        nbytes = PyUnicode_GET_LENGTH(k) * kind
+        if nbytes >= 0x7fffffff:
+            return NULL
+        h = PyObject_Hash(k)
+        data = <const char *>PyUnicode_DATA(k)
+        i = h & self.mask
+        while True:
+            slot = &self.slots[i]
+            if slot.key == NULL:
+                break
+            if (slot.hash == h and slot.nbytes == nbytes and slot.kind == kind
+                    and (slot.key == <PyObject *>k
+                         or (memcmp(slot.data, data, nbytes if nbytes < 16 else 16) == 0
+                             and (nbytes <= 16 or memcmp(<const char *>PyUnicode_DATA(<object>slot.key) + 16,
+                                                         data + 16, nbytes - 16) == 0)))):
+                self.fresh = False
+                return slot
+            i = (i + 1) & self.mask
+        if 2 * (self.n + 1) > self.mask + 1:
+            self._grow()
+            return self.find(k)
+        Py_INCREF_ptr(<PyObject *>k)
+        slot.key = <PyObject *>k
+        slot.hash = h
+        slot.nbytes = <int>nbytes
+        slot.kind = kind
+        slot.count = 0
+        slot.obj = slot.extra = NULL
+        memcpy(slot.data, data, nbytes if nbytes < 16 else 16)
+        self.order[self.n] = i
+        self.n += 1
+        self.fresh = True
+        return slot
+
+
+cdef inline void _set(PyObject **field, object value) noexcept:
+    """``*field = value``, the new reference taken, the old one dropped."""
+    Py_INCREF_ptr(<PyObject *>value)
+    Py_XDECREF_ptr(field[0])
+    field[0] = <PyObject *>value
+
+
+# -- held map output ------------------------------------------------------------------------------
+
+cdef inline bint _hold(PyObject **last, long long *count, PyObject **earlier, v) except -1:
+    """Hold ``v`` after the values ``earlier`` (``[value, count, ...]``) and ``last`` (``count``
+    times): consecutive identical objects are counted, not stored (a word count's ``1``s cost
+    no memory). True when ``v`` took memory."""
+    if count[0] and <PyObject *>v == last[0]:
+        count[0] += 1
+        return False
+    if count[0]:
+        if earlier[0] == NULL:
+            _set(earlier, [])
+        (<list>earlier[0]).extend((<object>last[0], count[0]))
+    _set(last, v)
+    count[0] = 1
+    return True
+
+
+cdef _write_held(adder, key, PyObject *last, long long count, PyObject *earlier):
+    """``adder(key, v)`` for each held value; ``key`` None: ``adder(*v)`` (values are records)."""
+    cdef Py_ssize_t i
+    cdef long long j
+    if earlier != NULL:
+        for i in range(0, len(<list>earlier), 2):
+            v = (<list>earlier)[i]
+            for j in range(<long long>(<list>earlier)[i + 1]):
+                adder(*v) if key is None else adder(key, v)
+    if count:
+        v = <object>last
+        for j in range(count):
             adder(*v) if key is None else adder(key, v)
 
 
-cdef _Values _values_of(v):
-    cdef _Values values = _Values.__new__(_Values)
-    values.last, values.count = v, 1
-    return values
+@cython.final
+@cython.no_gc  # holds frozen values only (atoms, tuples of atoms): never in a cycle
+cdef class _Values:
+    """The records held for one key that is not an exact str (see ``_hold``)."""
+    cdef PyObject *last
+    cdef PyObject *earlier
+    cdef long long count
+
+    def __dealloc__(self):
+        Py_XDECREF_ptr(self.last)
+        Py_XDECREF_ptr(self.earlier)
 
 
 cdef class _Held:
     """The records of one label held back to be written sorted by key: values of each exact-str
-    key (in the order they came) and the records of each other key (any frozen key: equal keys
-    of different types, ``1``/``1.0``/``True``, share a group but keep their own records)."""
-    cdef dict strs      # str key -> _Values of values
+    key (in the order they came; a ``_StrTable`` slot: ``obj`` the last value, ``count`` its
+    repeats, ``extra`` the earlier ones) and the records of each other key (any frozen key: equal
+    keys of different types, ``1``/``1.0``/``True``, share a group but keep their own records)."""
+    cdef _StrTable strs
     cdef dict others    # other key -> _Values of records
     cdef object adder
 
     def __cinit__(self, adder):
-        self.strs = {}
+        self.strs = _StrTable()
         self.others = {}
         self.adder = adder
+
+    cdef Py_ssize_t add_str(self, k, v) except -1:
+        """Hold ``v`` for the exact str ``k``: bytes of memory taken (-1: ``k`` cannot be held)."""
+        cdef _Slot *slot = self.strs.find(k)
+        if slot == NULL:
+            return -1
+        if self.strs.fresh:
+            _hold(&slot.obj, &slot.count, &slot.extra, v)
+            return 160 + _frozen_size(k, 0)
+        return 16 if _hold(&slot.obj, &slot.count, &slot.extra, v) else 0
+
+    cdef bint add_other(self, k, kv) except -1:
+        """Hold the record ``kv`` of the frozen key ``k``; true when it took memory."""
+        cdef _Values values
+        cdef PyObject *found = PyDict_GetItemWithError(self.others, k)
+        if found == NULL:
+            values = _Values.__new__(_Values)
+            self.others[k] = values
+        else:
+            values = <_Values>found
+        return _hold(&values.last, &values.count, &values.earlier, kv)
 
     cdef write(self):
         """Write the held records ordered by key (keys that do not compare: grouped, in the order
         they came) and let go of them."""
         cdef object adder = self.adder
-        cdef list groups
+        cdef list groups = []
         cdef _Values values
-        strs, others = self.strs, self.others
-        self.strs, self.others = {}, {}
-        if not others:
-            for k in sorted(strs):
-                values = strs[k]
-                values.write(adder, k)
-            return
-        groups = [(k, values, True) for k, values in strs.items()]
-        groups += [(k, values, False) for k, values in others.items()]
-        _sort_by_key(groups)
-        for k, values, is_str in groups:
-            values.write(adder, k if is_str else None)
+        cdef _Slot *slot
+        cdef Py_ssize_t j
+        for j in range(self.strs.n):
+            groups.append((<object>self.strs.slot(j).key, j))
+        others, self.others = self.others, {}
+        for k, values in others.items():
+            groups.append((k, values))
+        if others:
+            _sort_by_key(groups)
+        else:
+            groups.sort(key=_first)  # exact strs: they compare
+        for group in groups:
+            if len(<tuple>group) == 2 and type((<tuple>group)[1]) is int:
+                slot = self.strs.slot((<tuple>group)[1])
+                _write_held(adder, (<tuple>group)[0], slot.obj, slot.count, slot.extra)
+            else:
+                values = (<tuple>group)[1]
+                _write_held(adder, None, values.last, values.count, values.earlier)
+        self.strs.clear()
 
 
 cdef _sort_by_key(list records):
@@ -292,14 +461,9 @@ cdef class _SortedOutput:
             if held is None:
                 held = self.held[label] = _Held(_adder(self.adders, self.add_for, label))
             self.last_label, self.last = label, held
-        if PyUnicode_CheckExact(k):
-            values = PyDict_GetItemWithError(held.strs, k)
-            if values != NULL:
-                if (<_Values>values).add(v):
-                    self.size += 16 + vsize
-            else:
-                held.strs[k] = _values_of(v)
-                self.size += 160 + vsize + _frozen_size(k, 0)
+        ksize = held.add_str(k, v) if PyUnicode_CheckExact(k) else -1
+        if ksize >= 0:
+            self.size += ksize + (vsize if ksize else 0)
         else:
             ksize = _frozen_size(k, 0)
             if ksize < 0:
@@ -307,13 +471,8 @@ cdef class _SortedOutput:
                 return 1
             if not (PyTuple_CheckExact(kv) and PyTuple_GET_SIZE(kv) == 2):
                 kv = (k, v)
-            values = PyDict_GetItemWithError(held.others, k)
-            if values != NULL:
-                if (<_Values>values).add(kv):
-                    self.size += 16 + 72 + vsize + ksize
-            else:
-                held.others[k] = _values_of(kv)
-                self.size += 160 + 72 + vsize + 2 * ksize
+            if held.add_other(k, kv):
+                self.size += 160 + 72 + vsize + ksize
         if self.size >= self.max_bytes:
             self.write()
         return 0
@@ -330,40 +489,61 @@ cdef class _SortedOutput:
         self.holding = False
 
 
+# -- sum_combiner ---------------------------------------------------------------------------------
+
 @cython.final
 cdef class _Sums:
-    """``sum_combiner``'s buffer done with one dict lookup per record: ``index`` maps each key
-    (in the order keys came) to a slot; a slot holds its sum as a C ``long long`` while every
-    value added is an exact int (or bool) and the sum fits, else as the Python object that
-    ``0 + v1 + v2 ...`` gives (from the first value that is not, with Python's ``+``, so every
-    sum equals ``sum_combiner``'s; errors too)."""
-    cdef dict index
+    """``sum_combiner``'s buffer, one lookup per record: exact-str keys in a ``_StrTable`` (the
+    sum in ``count``, or in ``obj`` once it is not a long long), other keys in a dict of slot
+    numbers. A sum is a C ``long long`` while every value added is an exact int (or bool) and
+    the sum fits, else the Python object that ``0 + v1 + v2 ...`` gives (from the first value
+    that is not, with Python's ``+``, so every sum equals ``sum_combiner``'s; errors too). A str
+    subclass key is not an exact str: its sum is kept apart from an equal str's (reduces add
+    partial sums anyway). ``n``: keys held."""
+    cdef _StrTable strs
+    cdef dict index             # other key -> slot number in counts/objects
     cdef long long *counts
-    cdef list objects       # per slot: None while the sum is in counts
-    cdef Py_ssize_t n, capacity
-    cdef object next_slot   # the slot number a new key gets (identity tells a new key)
+    cdef list objects           # per other key: None while the sum is in counts
+    cdef Py_ssize_t nother, capacity
+    cdef object next_slot       # the slot number a new other key gets (identity tells)
+    cdef public Py_ssize_t n
 
     def __cinit__(self):
+        self.strs = _StrTable()
         self.index = {}
         self.objects = []
-        self.n = self.capacity = 0
-        self.counts = NULL
         self.next_slot = 0
 
     def __dealloc__(self):
         PyMem_Free(self.counts)
 
-    def __len__(self):
-        return self.n
-
     cdef int add(self, k, v) except -1:
+        cdef _Slot *slot
+        cdef long long x, total
+        cdef int overflow = 0
+        if not PyUnicode_CheckExact(k):
+            return self._add_other(k, v)
+        slot = self.strs.find(k)
+        if slot == NULL:
+            return self._add_other(k, v)
+        if self.strs.fresh:
+            self.n += 1
+        if slot.obj == NULL and (PyLong_CheckExact(v) or PyBool_Check(v)):
+            x = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if overflow == 0 and not add_overflow(slot.count, x, &total):
+                slot.count = total
+                return 0
+        _set(&slot.obj, (slot.count if slot.obj == NULL else <object>slot.obj) + v)
+        return 0
+
+    cdef int _add_other(self, k, v) except -1:
         cdef PyObject *slot = PyDict_SetDefault(self.index, k, self.next_slot)
         cdef Py_ssize_t i
         cdef long long x, total
         cdef int overflow = 0
         cdef long long *grown
         if slot == <PyObject *>self.next_slot:
-            i = self.n
+            i = self.nother
             if i == self.capacity:
                 self.capacity = max(1024, 2 * self.capacity)
                 grown = <long long *>PyMem_Realloc(self.counts, self.capacity * sizeof(long long))
@@ -372,8 +552,9 @@ cdef class _Sums:
                 self.counts = grown
             self.counts[i] = 0
             self.objects.append(None)
-            self.n = i + 1
-            self.next_slot = self.n
+            self.nother = i + 1
+            self.n += 1
+            self.next_slot = self.nother
         else:
             i = PyLong_AsSsize_t(<object>slot)
         if (PyLong_CheckExact(v) or PyBool_Check(v)) and PyList_GET_ITEM(self.objects, i) == <PyObject *>None:
@@ -386,16 +567,22 @@ cdef class _Sums:
         return 0
 
     cdef list take(self):
-        """The ``(key, sum)`` records, keys in the order they came; empties the buffer."""
+        """The ``(key, sum)`` records (str keys in the order they came, then the others in
+        theirs); empties the buffer."""
         cdef list records = []
-        cdef Py_ssize_t i
-        for k, slot in self.index.items():
-            i = slot
+        cdef Py_ssize_t i, j
+        cdef _Slot *slot
+        for j in range(self.strs.n):
+            slot = self.strs.slot(j)
+            PyList_Append(records, (<object>slot.key, slot.count if slot.obj == NULL else <object>slot.obj))
+        self.strs.clear()
+        for k, slot_number in self.index.items():
+            i = slot_number
             old = self.objects[i]
             PyList_Append(records, (k, self.counts[i] if old is None else old))
         self.index = {}
         self.objects = []
-        self.n = 0
+        self.nother = self.n = 0
         self.next_slot = 0
         return records
 

@@ -238,3 +238,32 @@ def test_progress_counts_like_the_status_generator():
         raise KeyError("boom")
     with pytest.raises(KeyError):
         list(Progress(failing(), None, lambda n: None))
+
+
+def test_sum_combiner_table_with_many_long_and_wide_keys():
+    rng = random.Random(11)
+    alphabets = ["ab", "abcdefghij", "é€", "𝄞x", "ж"]
+    keys = set()
+    while len(keys) < 5000:
+        a = rng.choice(alphabets)
+        keys.add("".join(rng.choice(a) for _ in range(rng.choice([1, 3, 15, 16, 17, 40]))))
+    keys = sorted(keys) + ["same prefix 0123456789 a", "same prefix 0123456789 b", ""]
+    records = [(rng.choice(keys), rng.choice([1, 2, -3])) for _ in range(40000)]
+    records += [(7, 1), (7.0, 2), ("7", 3), (("t", 1), 4), (None, 5)]
+    expected = collections.Counter()
+    for k, v in records:
+        expected[k] += v
+
+    def pairs(entry, params):
+        return records
+    for partitions in (None, 1, 4):
+        for max_keys in (1000000, 700):
+            got = run(partitions, default_partition, sum_combiner, fn=pairs, entries=[0], max_keys=max_keys)
+            totals = collections.Counter()
+            for label, out in got.items():
+                for k, v in out:
+                    totals[k] += v
+                    assert partitions is None or label == default_partition(k, partitions, None)
+            assert totals == expected
+            if max_keys > len(expected):  # each key written once
+                assert sum(map(len, got.values())) == len(expected)
