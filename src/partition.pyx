@@ -1,6 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Partitioning map output: the stable key hash of ``default_partition`` and the compiled loop
-that routes what a map yields to its partitions (``map_output``, used by the classic worker).
+that routes what a map yields to its partitions (``map_output``, used by the classic worker:
+``sum_combiner`` and output held to be written sorted by key, both keeping exact-str keys in an
+open-addressing table, ``_StrTable``), and ``Progress``, the counting iterator of a reduce's input.
 
 ``hash_key(key)`` is the same in every process, on every run and machine (unlike ``hash()``, which
 is salted per process), so all map tasks send a key to the same partition. Keys that compare equal
