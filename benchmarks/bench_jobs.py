@@ -120,17 +120,25 @@ def purge_jobs():
         JOBS.pop().purge()
 
 
-def disco_count(paths, **jobargs):
-    job = Job().run(input=paths, map=map_words, reduce=reduce_counts, partitions=2, **jobargs)
+def disco_count(paths, partitions=2, **jobargs):
+    job = Job().run(input=paths, map=map_words, reduce=reduce_counts, partitions=partitions, **jobargs)
     JOBS.append(job)
     return dict(result_iterator(job.wait()))
 
 
 def readme_count(paths):
-    """The README's job: map_words, reduce_counts (kvgroup(sorted(iter))), default partitions."""
-    job = Job().run(input=paths, map=map_words, reduce=reduce_counts)
-    JOBS.append(job)
-    return dict(result_iterator(job.wait()))
+    """The README's job: map_words, reduce_counts (kvgroup(sorted(iter))), one partition (the
+    default)."""
+    return disco_count(paths, partitions=1)
+
+
+def timed(benchmark, impl, ours, baseline, paths, rounds, **jobargs):
+    """``ours(paths, **jobargs)`` (jobs of earlier rounds purged first, untimed) or
+    ``baseline(paths)``, timed over ``rounds``; the counts."""
+    if impl == "ours":
+        return benchmark.pedantic(ours, args=(paths,), kwargs=jobargs, setup=purge_jobs,
+                                  rounds=rounds, iterations=1)
+    return benchmark.pedantic(baseline, args=(paths,), rounds=rounds, iterations=1)
 
 
 def one_input_map_job():
@@ -146,19 +154,14 @@ def test_job_latency(benchmark, master):
 @pytest.mark.parametrize("impl", ["ours", "baseline"])
 def test_wordcount_combiner(benchmark, master, text_files, impl):
     benchmark.group = "word count %d MB, combiner=sum_combiner" % TOTAL_MB
-    if impl == "ours":
-        counts = benchmark.pedantic(disco_count, args=(text_files,), kwargs={"combiner": sum_combiner},
-                                    setup=purge_jobs, rounds=2, iterations=1)
-    else:
-        counts = benchmark.pedantic(baseline_count, args=(text_files,), rounds=2, iterations=1)
+    counts = timed(benchmark, impl, disco_count, baseline_count, text_files, 2, combiner=sum_combiner)
     assert sum(counts.values()) > TOTAL_MB * 100000
 
 
 @pytest.mark.parametrize("impl", ["ours", "baseline"])
 def test_wordcount_no_combiner(benchmark, master, text_files, impl):
     benchmark.group = "word count %d MB, no combiner" % TOTAL_MB
-    fn = disco_count if impl == "ours" else baseline_count
-    counts = benchmark.pedantic(fn, args=(text_files,), setup=purge_jobs, rounds=1, iterations=1)
+    counts = timed(benchmark, impl, disco_count, baseline_count, text_files, 1)
     assert sum(counts.values()) > TOTAL_MB * 100000
 
 
@@ -166,11 +169,7 @@ def test_wordcount_no_combiner(benchmark, master, text_files, impl):
 def test_wordcount_combiner_vs_multiprocessing(benchmark, master, sized_text, impl):
     mb, paths = sized_text
     benchmark.group = "word count %d MB, combiner=sum_combiner vs multiprocessing floor" % mb
-    if impl == "ours":
-        counts = benchmark.pedantic(disco_count, args=(paths,), kwargs={"combiner": sum_combiner},
-                                    setup=purge_jobs, rounds=3, iterations=1)
-    else:
-        counts = benchmark.pedantic(multiprocessing_count, args=(paths,), rounds=3, iterations=1)
+    counts = timed(benchmark, impl, disco_count, multiprocessing_count, paths, 3, combiner=sum_combiner)
     assert sum(counts.values()) > mb * 100000
 
 
@@ -178,6 +177,5 @@ def test_wordcount_combiner_vs_multiprocessing(benchmark, master, sized_text, im
 def test_wordcount_readme(benchmark, master, readme_files, impl):
     benchmark.group = "README word count (%.1f M words, %d files), no combiner" % (
         README_WORDS / 1e6, README_FILES)
-    fn = readme_count if impl == "ours" else baseline_count
-    counts = benchmark.pedantic(fn, args=(readme_files,), setup=purge_jobs, rounds=3, iterations=1)
+    counts = timed(benchmark, impl, readme_count, baseline_count, readme_files, 3)
     assert sum(counts.values()) == README_WORDS
