@@ -25,6 +25,7 @@ constant 13.3 s; 1-2 s for a first failure retries sooner). More than ``max_fail
 failures, or one fatal failure, kill the job.
 """
 import asyncio
+import logging
 import os
 import random
 import time
@@ -37,6 +38,8 @@ from disco.master.model import Task
 from disco.master.outputs import DirOutput, url_host
 from disco.master.names import duration
 from disco.master.stages import StageRun
+
+log = logging.getLogger(__name__)
 
 
 class JobFailed(Exception):
@@ -90,6 +93,8 @@ class Coordinator:
                 results = await self.s.ddfs.save_results(self.job.name, outputs, self.s.data_roots,
                                                          self.s.port)
         except Exception as error:      # a plain exception, or the task group's ExceptionGroup
+            if not all(isinstance(leaf, (JobFailed, InputError, DDFSError)) for leaf in _leaves(error)):
+                log.error("job %s: internal exception", self.job.name, exc_info=error)
             self._end("dead", _failure_message(error))
         else:
             self._end("ready", "READY: Job done in %s" % duration(time.time() - self.job.started), results)

@@ -22,6 +22,7 @@ can call ``start_attempt`` the same way before ``create_subprocess_exec``.
 """
 import array
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -76,6 +77,7 @@ class WarmWorkers:
         self._interpreter = interpreter_env(os.environ)   # the warm process's (it inherits ours)
         self._launchers = {}    # worker path -> is it the launcher (a job home does not change)
         self._lock = asyncio.Lock()
+        self.conn = None        # the _Connection to the warm process
 
     def eligible(self, home, worker, env):
         """True when executing ``home/worker`` with ``env`` would run this interpreter's
@@ -98,8 +100,8 @@ class WarmWorkers:
         if self.broken or not self.eligible(home, worker, env):
             return None
         try:
-            path = await self._server()
-            return await self._fork(path, home, env, disco_data, ddfs_data)
+            conn = await self._connection()
+            return await conn.fork(home, env, disco_data, ddfs_data)
         except asyncio.TimeoutError:
             log.warning("the warm process does not answer: restarting it, executing the launcher")
             self.close()
@@ -107,56 +109,34 @@ class WarmWorkers:
             log.warning("warm worker unavailable, executing the launcher: %s", e)
         return None
 
-    async def _server(self):
-        """The socket path of the running warm process (started if needed)."""
+    async def _connection(self):
+        """The open :class:`_Connection` to the running warm process (started if needed)."""
         async with self._lock:
             if self.proc is not None and self.proc.returncode is None:
-                return os.path.join(self.dir, "sock")
-            self.close()
-            self.dir = tempfile.mkdtemp(prefix="disco-warm-")
-            path = os.path.join(self.dir, "sock")
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "disco.worker.forkserver", path, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, start_new_session=True)
-            line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT)
-            if line != b"ready\n":
-                self.close()
-                self.broken = True
-                raise OSError("the warm process did not start (%r): not trying again" % line)
-            return path
+                if self.conn is not None and not self.conn.closed:
+                    return self.conn
+            else:
+                await self._start()
+            self.conn = await _Connection.open(os.path.join(self.dir, "sock"))
+            return self.conn
 
-    async def _fork(self, path, home, env, disco_data, ddfs_data):
-        loop = asyncio.get_running_loop()
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        conn.setblocking(False)
-        stdin_r, stdin_w = os.pipe()
-        out_r, out_w = os.pipe()
-        try:
-            await loop.sock_connect(conn, path)
-            conn.sendmsg([json.dumps({"cwd": home, "env": env}).encode()],
-                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stdin_r, out_w]))])
-        except BaseException:
-            for fd in (stdin_r, stdin_w, out_r, out_w):
-                os.close(fd)
-            conn.close()
-            raise
-        os.close(stdin_r)
-        os.close(out_w)
-        try:
-            reply = (await asyncio.wait_for(loop.sock_recv(conn, 4096), START_TIMEOUT)).decode()
-            if not reply.startswith("pid "):
-                raise OSError("the warm process refused: %s" % (reply or "it went away"))
-        except BaseException:
-            for fd in (stdin_w, out_r):
-                os.close(fd)
-            conn.close()
-            raise
-        stdin = await _writer(loop, stdin_w)
-        output = await _reader(loop, out_r)
-        return WarmProcess(int(reply[4:]), conn, stdin, output, home, disco_data, ddfs_data)
+    async def _start(self):
+        self.close()
+        self.dir = tempfile.mkdtemp(prefix="disco-warm-")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "disco.worker.forkserver", os.path.join(self.dir, "sock"),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
+        line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT)
+        if line != b"ready\n":
+            self.close()
+            self.broken = True
+            raise OSError("the warm process did not start (%r): not trying again" % line)
 
     def close(self):
         """Stop the warm process (its workers keep running until their groups are killed)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
         if self.proc is not None:
             if self.proc.returncode is None:
                 try:
@@ -170,35 +150,125 @@ class WarmWorkers:
             self.dir = None
 
 
+class _Connection:
+    """The node side's connection to the warm process: requests go out as they come, replies
+    (``pid``, ``exit``, ``error``, each naming its request) are read by one task and handed to
+    the request's futures. If the connection breaks, every worker it started is killed and
+    reported ended by ``SIGKILL`` (nobody can tell its exit any more)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.ids = itertools.count()
+        self.started = {}       # request id -> future of the pid
+        self.exits = {}         # request id -> future of the exit code
+        self.closed = False
+        self._reading = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def open(cls, path):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sock.setblocking(False)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, path)
+        except BaseException:
+            sock.close()
+            raise
+        return cls(sock)
+
+    async def fork(self, home, env, disco_data, ddfs_data):
+        """Ask for a worker; its :class:`WarmProcess` once the warm process forked it. Its
+        streams are two pipes (with one socket for both, an answer written after the worker
+        exited would fail the reading side too, and lose what the worker said last)."""
+        loop = asyncio.get_running_loop()
+        id = next(self.ids)
+        stdin_r, stdin_w = os.pipe()
+        out_r, out_w = os.pipe()
+        started = self.started[id] = loop.create_future()
+        self.exits[id] = loop.create_future()
+        try:
+            try:
+                self.sock.sendmsg([json.dumps({"id": id, "cwd": home, "env": env}).encode()],
+                                  [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stdin_r, out_w]))])
+            finally:
+                os.close(stdin_r)
+                os.close(out_w)
+            pid = await asyncio.wait_for(asyncio.shield(started), START_TIMEOUT)
+        except BaseException:
+            os.close(stdin_w)
+            os.close(out_r)
+            self.started.pop(id, None)
+            self.exits.pop(id, None)
+            raise
+        stdin = await _writer(loop, stdin_w)
+        output = await _reader(loop, out_r)
+        return WarmProcess(pid, self.exits[id], stdin, output, home, disco_data, ddfs_data)
+
+    async def _read(self):
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                reply = (await loop.sock_recv(self.sock, 4096)).decode()
+                if not reply:
+                    break
+                kind, _, rest = reply.partition(" ")
+                id, _, value = rest.partition(" ")
+                if kind == "pid":
+                    _resolve(self.started.pop(int(id), None), result=int(value))
+                elif kind == "exit":
+                    _resolve(self.exits.pop(int(id), None), result=int(value))
+                elif kind == "error":
+                    self.exits.pop(int(id), None)
+                    _resolve(self.started.pop(int(id), None),
+                             error=OSError("the warm process refused: %s" % value))
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.close()
+
+    def close(self):
+        """Close the connection: pending requests fail, running workers count as killed."""
+        if self.closed:
+            return
+        self.closed = True
+        self.sock.close()
+        for future in self.started.values():
+            _resolve(future, error=OSError("the warm process went away"))
+        for future in self.exits.values():
+            _resolve(future, result=None)
+        self.started.clear()
+        self.exits.clear()
+        if not self._reading.done() and self._reading is not asyncio.current_task():
+            self._reading.cancel()
+
+
+def _resolve(future, result=None, error=None):
+    if future is not None and not future.done():
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
 class WarmProcess(WorkerProcess):
     """A worker forked by the warm process: ``stdin`` and ``output`` are our ends of its pipes;
-    ``wait()`` reads its exit code from ``conn`` (the attempt's connection to the warm process)."""
+    ``wait()`` returns the exit code the warm process tells (``exited``, a future: None when it
+    cannot tell any more, then the worker's group is killed)."""
 
     forget = None
 
-    def __init__(self, pid, conn, stdin, output, home, disco_data, ddfs_data):
+    def __init__(self, pid, exited, stdin, output, home, disco_data, ddfs_data):
         self.pid = pid
-        self.conn = conn
+        self.exited = exited
         self.stdin = stdin
         self._output_transport, self.output = output
         self.home, self.disco_data, self.ddfs_data = home, disco_data, ddfs_data
-        self._exit = asyncio.ensure_future(self._read_exit())
-
-    async def _read_exit(self):
-        loop = asyncio.get_running_loop()
-        try:
-            reply = (await loop.sock_recv(self.conn, 4096)).decode()
-        except OSError:
-            reply = ""
-        finally:
-            self.conn.close()
-        if reply.startswith("exit "):
-            return int(reply[5:])
-        self._killpg()      # the warm process went away: the worker cannot be watched
-        return -signal.SIGKILL
 
     async def wait(self):
-        return await asyncio.shield(self._exit)
+        code = await asyncio.shield(self.exited)
+        if code is None:        # the warm process went away: the worker cannot be watched
+            self._killpg()
+            return -signal.SIGKILL
+        return code
 
     def _killpg(self):
         try:

@@ -4,11 +4,13 @@ worker library already imported that forks one child per task attempt.
 Starting a fresh interpreter that imports disco, cloudpickle and the worker library costs tens of
 milliseconds per task; forking this process costs about one. The node's side
 (:mod:`disco.master.warmworkers`) connects to ``SOCKET`` (a Unix ``SOCK_SEQPACKET`` socket) once
-per attempt and sends one message: the JSON object ``{"cwd": job home, "env": environment}`` with
-two file descriptors attached (``SCM_RIGHTS``): the read end of the worker's stdin and the write
-end of its output (stdout and stderr). The server forks and answers ``pid <pid>``; once the child
-has exited it sends ``exit <code>`` (negative: killed by that signal, as :mod:`asyncio` reports
-it) and closes the connection. A request it cannot serve gets ``error <reason>``.
+and sends one message per attempt: the JSON object ``{"id": n, "cwd": job home, "env":
+environment}`` with the worker's standard streams attached (``SCM_RIGHTS``): two descriptors,
+the read end of its stdin and the write end of its output (stdout and stderr), or one descriptor
+for all three. The server forks and answers ``pid <id> <pid>``; once the child has exited it
+sends ``exit <id> <code>`` (negative: killed by that signal, as :mod:`asyncio` reports it). A
+request it cannot serve gets ``error <id> <reason>``. Children outlive the connection that asked
+for them (their exit is then told to nobody).
 
 The child is what ``cwd$ python -m disco.worker`` would be (the Worker Protocol exactly as the
 exec path speaks it): its own process group (both parent and child call ``setpgid``, so a
@@ -72,8 +74,8 @@ class Server:
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
         self.selector.register(self.wake_r, selectors.EVENT_READ, self._reap)
         self.selector.register(0, selectors.EVENT_READ, self._stdin)
-        self.conns = set()      # connections whose request has not arrived yet
-        self.children = {}      # pid -> connection to tell its exit code
+        self.conns = set()      # connections of the node's side
+        self.children = {}      # pid -> (connection, request id) to tell its exit code
         self.running = True
         self.base_path = _base_path()
 
@@ -112,35 +114,43 @@ class Server:
         self.selector.register(conn, selectors.EVENT_READ, self._request)
 
     def _request(self, conn):
-        self.selector.unregister(conn)
-        self.conns.discard(conn)
-        fds = []
+        fds, id = [], None
         try:
             msg, fds = _recv_fds(conn)
-            request = json.loads(msg)
-            cwd, env = request["cwd"], request["env"]
-            if len(fds) != 2 or not isinstance(cwd, str) or not isinstance(env, dict):
-                raise ValueError("expected {cwd, env} and 2 file descriptors")
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except OSError:
+            msg = b""
+        if not msg:     # the node's side closed the connection
             for fd in fds:
                 os.close(fd)
-            _send(conn, "error %s" % e)
+            self.selector.unregister(conn)
+            self.conns.discard(conn)
             conn.close()
+            return
+        try:
+            request = json.loads(msg)
+            id, cwd, env = request["id"], request["cwd"], request["env"]
+            if len(fds) not in (1, 2) or not isinstance(id, int) or not isinstance(cwd, str) \
+                    or not isinstance(env, dict):
+                raise ValueError("expected {id, cwd, env} and 1 or 2 file descriptors")
+        except (ValueError, KeyError, TypeError) as e:
+            for fd in fds:
+                os.close(fd)
+            _send(conn, "error %s %s" % (id if isinstance(id, int) else -1, e))
             return
         sys.stdout.flush()
         sys.stderr.flush()
         gc.freeze()     # the child's collections skip (and so do not copy) what it inherits
         pid = os.fork()
         if pid == 0:
-            self._child(conn, cwd, env, fds)      # never returns
+            self._child(cwd, env, fds)      # never returns
         for fd in fds:
             os.close(fd)
         try:
             os.setpgid(pid, pid)
         except OSError:
             pass        # the child did it first (EACCES once it has run) or is already gone
-        self.children[pid] = conn
-        _send(conn, "pid %d" % pid)
+        self.children[pid] = (conn, id)
+        _send(conn, "pid %d %d" % (id, pid))
 
     def _reap(self, _fd):
         try:
@@ -155,12 +165,12 @@ class Server:
                 return
             if pid == 0:
                 return
-            conn = self.children.pop(pid, None)
-            if conn is not None:
-                _send(conn, "exit %d" % os.waitstatus_to_exitcode(status))
-                conn.close()
+            asked = self.children.pop(pid, None)
+            if asked is not None:
+                conn, id = asked
+                _send(conn, "exit %d %d" % (id, os.waitstatus_to_exitcode(status)))
 
-    def _child(self, conn, cwd, env, fds):
+    def _child(self, cwd, env, fds):
         code = 1
         try:
             gc.enable()
@@ -170,9 +180,9 @@ class Server:
             os.setpgid(0, 0)
             self.selector.close()
             self.listener.close()
-            for other in [conn, *self.conns, *self.children.values()]:
-                other.close()
-            stdin, output = fds
+            for conn in self.conns:
+                conn.close()
+            stdin, output = fds if len(fds) == 2 else fds * 2
             os.dup2(stdin, 0)
             os.dup2(output, 1)
             os.dup2(output, 2)

@@ -2,6 +2,7 @@
 worker an executed launcher would have been -- same environment, sys.path, cwd, file descriptors,
 no threads, its own process group -- and the exec path stays for what the warm process cannot
 run (an interpreter-changing jobenv, DISCO_WORKER_FORKSERVER=off)."""
+import asyncio
 import json
 import os
 import signal
@@ -72,7 +73,7 @@ def test_a_forked_worker_is_the_worker_the_launcher_would_run(tmp_path):
     strip = lambda info: [p.replace(info["cwd"], "<home>") for p in info["path"]]  # noqa: E731
     assert strip(on) == strip(off)
     assert on["fds"] == off["fds"]
-    assert on["threads"] == off["threads"]          # the worker's own (its parent watchdog), no more
+    assert on["threads"] == off["threads"]          # the worker's own, no more
     volatile = ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT", "DISCO_DATA", "DDFS_DATA", "DDFS_ROOT")
     assert {k: v for k, v in on["env"].items() if k not in volatile} == \
         {k: v for k, v in off["env"].items() if k not in volatile}
@@ -189,3 +190,35 @@ def test_a_forked_worker_gets_exactly_the_environment_asked_for():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"KEEP": "x", "CHANGE": "old", "DROP": "y", "PATH": os.environ["PATH"]})
     assert json.loads(out.stdout) == {"KEEP": "x", "CHANGE": "new", "ADD": "1"}
+
+
+def test_one_connection_serves_many_workers_and_its_loss_ends_them(launcher_home):
+    """Workers are asked for over one connection (concurrently, replies matched by request id);
+    a bad request is refused without closing it; once the warm process is gone, every worker
+    it started counts as killed and its group is killed."""
+    async def run():
+        warm = WarmWorkers()
+        env = dict(os.environ, DISCO_PYTHON=sys.executable, PYTHONPATH="lib")
+        procs = await asyncio.gather(*(warm.start_attempt(launcher_home, "disco_worker", env, "", "")
+                                       for _ in range(3)))
+        assert all(p is not None for p in procs) and len({p.pid for p in procs}) == 3
+        for proc in procs:      # each speaks the protocol: its first request, then it waits
+            assert (await asyncio.wait_for(proc.output.readline(), 30)).startswith(b"WORKER ")
+        warm.conn.sock.send(b'{"id": 99}')      # no streams attached: refused
+        more = await warm.start_attempt(launcher_home, "disco_worker", env, "", "")
+        assert more is not None and not warm.conn.closed
+        procs.append(more)
+        procs[0].kill()
+        assert await asyncio.wait_for(procs[0].wait(), 30) == -signal.SIGKILL
+        server = warm.proc
+        warm.close()
+        await server.wait()
+        for proc in procs[1:]:
+            assert await asyncio.wait_for(proc.wait(), 30) == -signal.SIGKILL
+            proc.kill()
+        return [p.pid for p in procs]
+    for pid in asyncio.run(run()):
+        deadline = time.monotonic() + 10
+        while _alive(pid):
+            assert time.monotonic() < deadline, "a worker survived its warm process"
+            time.sleep(0.05)
