@@ -78,6 +78,9 @@ class Attempt:
     async def job_home(self):
         """The job home on this node, unpacked from the job pack fetched from the master once."""
         home = self.state.job_home(self.spec["job"])
+        if jobhome.unpacked(home):      # nothing left to serialise: the job's lock can go
+            self.state.locks.pop(self.spec["job"], None)
+            return home
         async with self.state.locks.setdefault(self.spec["job"], asyncio.Lock()):
             if not jobhome.unpacked(home):
                 incoming = os.path.join(self.state.node_dir(), ".jobpack-%s" % uuid.uuid4().hex)

@@ -30,7 +30,7 @@ class NodeState:
         self.master_key = None    # the current master's key for the node's DDFS API (node_facts)
         self.disco_data = os.path.abspath(settings["DISCO_DATA"])
         self.ddfs_data = os.path.abspath(settings["DDFS_DATA"])
-        self.locks = {}           # job name -> lock serialising the job home's unpacking
+        self.locks = {}           # job name -> lock serialising the job home's unpacking (until unpacked)
         # forks Python workers from a warm process (disco.master.warmworkers), unless disabled
         self.warm = WarmWorkers() if settings.getbool("DISCO_WORKER_FORKSERVER") else None
         self.attempts = set()     # running attempts (disco.node.attempt.Attempt)
@@ -130,4 +130,5 @@ async def remove_job_data(dask_worker, jobname):
     """Delete the job's data on this node (run with ``Client.run``)."""
     state = _NODES.get(str(dask_worker.name))
     if state is not None:
+        state.locks.pop(jobname, None)
         await asyncio.to_thread(shutil.rmtree, state.job_home(jobname), True)
