@@ -3,6 +3,7 @@ worker an executed launcher would have been -- same environment, sys.path, cwd, 
 no threads, its own process group -- and the exec path stays for what the warm process cannot
 run (an interpreter-changing jobenv, DISCO_WORKER_FORKSERVER=off)."""
 import asyncio
+import concurrent.futures
 import json
 import os
 import signal
@@ -217,7 +218,10 @@ def test_one_connection_serves_many_workers_and_its_loss_ends_them(launcher_home
             assert await asyncio.wait_for(proc.wait(), 30) == -signal.SIGKILL
             proc.kill()
         return [p.pid for p in procs]
-    for pid in asyncio.run(run()):
+    # in a thread of its own: the browser tests leave an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pids = pool.submit(asyncio.run, run()).result()
+    for pid in pids:
         deadline = time.monotonic() + 10
         while _alive(pid):
             assert time.monotonic() < deadline, "a worker survived its warm process"
