@@ -146,6 +146,31 @@ def test_v0_writer_matches_original_bytes(vectors):
         assert buf.getvalue() == f.read()
 
 
+# -- v2 files written before the string table (tests/data, by the writer of commit 068c112) -------
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def hunk_headers(data):
+    """``(marker, flags, checksum, length)`` of each hunk of a v1/v2 stream."""
+    pos, out = 0, []
+    while pos < len(data):
+        header = struct.unpack_from("<BBIQ", data, pos)
+        out.append(header)
+        pos += 14 + header[3]
+    return out
+
+
+@pytest.mark.parametrize("name", ["v2-before-string-table", "v2-before-string-table-raw"])
+def test_v2_files_without_string_table_still_read(name):
+    with open(os.path.join(DATA, "v2-before-string-table.expected")) as f:
+        expected = ast.literal_eval(f.read())
+    with open(os.path.join(DATA, name + ".disco"), "rb") as f:
+        data = f.read()
+    assert len(hunk_headers(data)) > 5 and {h[0] for h in hunk_headers(data)} == {0x82}
+    assert strict_equal(read(data), expected)
+
+
 # -- round trips -----------------------------------------------------------------------------------
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
