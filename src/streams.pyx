@@ -31,12 +31,17 @@ Version 2 (ours; only this implementation reads it)
         0x08 tuple varint n, then n values      0x09 list  (same)
         0x0a dict  varint n, then n key, value pairs
         0x0b pickle varint n, then n bytes of ``pickle.dumps(obj, 5)``: any other object
+        0x0e str   varint n, then n bytes UTF-8, and the str becomes the next entry of the
+                   hunk's string table (entries are numbered from 0 in each hunk)
+        0x0f str   varint i: entry i of the hunk's string table (i < entries so far)
         0x10-0x1f  tuple of (tag - 0x10) values
         0x40-0x7f  str of (tag - 0x40) UTF-8 bytes
         0x80-0xff  int (tag - 0x80)
         others     reserved (a reader fails on them)
 
-    varint = unsigned LEB128. Only exact builtin types use the typed forms (a subclass, e.g. a
+    varint = unsigned LEB128. The string table lets a reader hand out one str object per
+    distinct string of a hunk; streams without tags 0x0e/0x0f (all written before the table
+    existed) read as before. Only exact builtin types use the typed forms (a subclass, e.g. a
     namedtuple, goes through pickle and keeps its type). Records nested deeper than
     ``MAX_DEPTH`` are pickled whole.
 
@@ -94,6 +99,10 @@ cdef extern from "Python.h":
     void PyList_SET_ITEM_STEAL "PyList_SET_ITEM" (object l, Py_ssize_t i, PyObject *o)
     int PyDict_SetItem_ptr "PyDict_SetItem" (object d, PyObject *k, PyObject *v) except -1
     int PyList_Append_ptr "PyList_Append" (object l, PyObject *o) except -1
+    PyObject *PyDict_GetItemWithError(object d, object k) except? NULL
+    Py_ssize_t PyDict_GET_SIZE(object d)
+    Py_ssize_t PyLong_AsSsize_t(object o) except? -1
+    object PyLong_FromSsize_t(Py_ssize_t v)
 
 DEF HEADER_SIZE = 14
 
@@ -828,7 +837,64 @@ cdef object p1_decode_one(_Unpickler machine, bytes payload, Py_ssize_t *pos):
 # ------------------------------------------------------------------------------------------------
 # version 2 records: compact typed encoding
 
-cdef int _v2_encode(_Buffer buf, object obj, int depth) except -1:
+# the per-hunk string table (tags 0x0e, 0x0f). A writer gives each hunk a table of at most
+# STR_TABLE_MAX strings (of at least STR_TABLE_MIN_LEN UTF-8 bytes); when fewer than half of the
+# first STR_TABLE_PROBE such strings of a hunk repeat one already in it, the table is not worth its
+# lookups (keys drawn evenly from a large vocabulary, unique values) and the rest of the hunk is
+# written without it.
+DEF STR_TABLE_MAX = 65536
+DEF STR_TABLE_PROBE = 4096
+DEF STR_TABLE_MIN_LEN = 2
+
+
+@cython.final
+cdef class _StrIndex:
+    """The writer's side of a hunk's string table: str -> entry number (``ids``, in entry order)."""
+    cdef dict ids
+    cdef Py_ssize_t seen, refs
+    cdef bint on
+
+    def __cinit__(self):
+        self.ids = {}
+        self.clear()
+
+    cdef void clear(self):
+        self.ids.clear()
+        self.seen = self.refs = 0
+        self.on = True
+
+    cdef void rollback(self, Py_ssize_t entries):
+        """Forget the entries numbered ``entries`` and up (their definitions were not kept)."""
+        while len(self.ids) > entries:
+            self.ids.popitem()
+
+    cdef inline int encode(self, _Buffer buf, object s, const char *data, Py_ssize_t n) except -1:
+        """Write str ``s`` (UTF-8 ``data[:n]``) as a table reference or a new entry -> 1, or
+        leave it to the plain encodings -> 0."""
+        cdef PyObject *entry
+        cdef Py_ssize_t count
+        if not self.on:
+            return 0
+        self.seen += 1
+        if self.seen == STR_TABLE_PROBE and 2 * self.refs < STR_TABLE_PROBE:
+            self.on = False
+        entry = PyDict_GetItemWithError(self.ids, s)
+        if entry != NULL:
+            self.refs += 1
+            buf.put_byte(0x0f)
+            buf.put_varint(PyLong_AsSsize_t(<object>entry))
+            return 1
+        count = PyDict_GET_SIZE(self.ids)
+        if count >= STR_TABLE_MAX:
+            return 0
+        PyDict_SetItem(self.ids, s, PyLong_FromSsize_t(count))
+        buf.put_byte(0x0e)
+        buf.put_varint(n)
+        buf.put(data, n)
+        return 1
+
+
+cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) except -1:
     cdef int overflow = 0
     cdef long long v
     cdef uint64_t z
@@ -847,6 +913,8 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth) except -1:
             enc = (<str>obj).encode('utf-8', 'surrogatepass')
             s = PyBytes_AS_STRING(enc)
             n = PyBytes_GET_SIZE(enc)
+        if strings is not None and n >= STR_TABLE_MIN_LEN and strings.encode(buf, obj, s, n):
+            return 0
         if n < 64:
             buf.put_byte(0x40 + n)
         else:
@@ -884,7 +952,7 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth) except -1:
             buf.put_byte(0x08)
             buf.put_varint(n)
         for i in range(n):
-            _v2_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1)
+            _v2_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1, strings)
     elif obj is None:
         buf.put_byte(0x00)
     elif obj is False:
@@ -907,24 +975,27 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth) except -1:
         for i in range(n):
             if i >= PyList_GET_SIZE(obj):
                 raise _Fallback()
-            _v2_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1)
+            _v2_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1, strings)
     elif PyDict_CheckExact(obj):
         buf.put_byte(0x0a)
         buf.put_varint(len(<dict>obj))
         while PyDict_Next(obj, &pos, &key, &val):
-            _v2_encode(buf, <object>key, depth + 1)
-            _v2_encode(buf, <object>val, depth + 1)
+            _v2_encode(buf, <object>key, depth + 1, strings)
+            _v2_encode(buf, <object>val, depth + 1, strings)
     else:
         raise _Fallback()
     return 0
 
 
-cdef int v2_encode_record(_Buffer buf, object record) except -1:
+cdef int v2_encode_record(_Buffer buf, object record, _StrIndex strings=None) except -1:
     cdef Py_ssize_t start = buf.length
+    cdef Py_ssize_t entries = len(strings.ids) if strings is not None else 0
     try:
-        _v2_encode(buf, record, 0)
+        _v2_encode(buf, record, 0, strings)
     except _Fallback:
         buf.length = start
+        if strings is not None:
+            strings.rollback(entries)
         data = pickle.dumps(record, 5)
         buf.put_byte(0x0b)
         buf.put_varint(PyBytes_GET_SIZE(data))
@@ -966,7 +1037,42 @@ cdef inline Py_ssize_t _length(const unsigned char *buf, Py_ssize_t n, Py_ssize_
     return <Py_ssize_t>v
 
 
-cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, int depth):
+@cython.final
+cdef class _StrTable:
+    """The reader's side of a hunk's string table: the entries (new references), in order."""
+    cdef PyObject **items
+    cdef Py_ssize_t n, cap
+
+    def __cinit__(self):
+        self.items = NULL
+        self.n = self.cap = 0
+
+    def __dealloc__(self):
+        self.clear()
+        PyMem_Free(self.items)
+
+    cdef void clear(self):
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            Py_DECREF(<object>self.items[i])
+        self.n = 0
+
+    cdef int add(self, object s) except -1:
+        cdef PyObject **p
+        if self.n == self.cap:
+            p = <PyObject **>PyMem_Realloc(self.items, max(1024, 2 * self.cap) * sizeof(PyObject *))
+            if p == NULL:
+                raise MemoryError()
+            self.items = p
+            self.cap = max(1024, 2 * self.cap)
+        Py_INCREF(s)
+        self.items[self.n] = <PyObject *>s
+        self.n += 1
+        return 0
+
+
+cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, int depth,
+                       _StrTable strings):
     cdef Py_ssize_t p = pos[0]
     cdef Py_ssize_t m, i
     cdef unsigned char tag
@@ -998,10 +1104,24 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
             pos[0] = p
         obj = PyTuple_New(m)
         for i in range(m):
-            v = _v2_decode(buf, n, pos, depth + 1)
+            v = _v2_decode(buf, n, pos, depth + 1, strings)
             Py_INCREF(v)
             PyTuple_SET_ITEM_STEAL(obj, i, <PyObject *>v)
         untrack_atomic_tuple(obj)
+        return obj
+    if tag == 0x0f:
+        pos[0] = p
+        z = _varint(buf, n, pos)
+        if z >= <uint64_t>strings.n:
+            raise _BadRecord("string table reference %d, the table has %d entries" % (z, strings.n))
+        return <object>strings.items[z]
+    if tag == 0x0e:
+        pos[0] = p
+        m = _length(buf, n, pos)
+        p = pos[0]
+        pos[0] = p + m
+        obj = PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass')
+        strings.add(obj)
         return obj
     if tag == 0x03:
         pos[0] = p
@@ -1035,7 +1155,7 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
         m = _length(buf, n, pos)
         obj = PyList_New(m)
         for i in range(m):
-            v = _v2_decode(buf, n, pos, depth + 1)
+            v = _v2_decode(buf, n, pos, depth + 1, strings)
             Py_INCREF(v)
             PyList_SET_ITEM_STEAL(obj, i, <PyObject *>v)
         return obj
@@ -1044,8 +1164,8 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
         m = _length(buf, n, pos)
         obj = PyDict_New()
         for i in range(m):
-            k = _v2_decode(buf, n, pos, depth + 1)
-            v = _v2_decode(buf, n, pos, depth + 1)
+            k = _v2_decode(buf, n, pos, depth + 1, strings)
+            v = _v2_decode(buf, n, pos, depth + 1, strings)
             PyDict_SetItem(obj, k, v)
         return obj
     if tag == 0x04:
@@ -1067,14 +1187,42 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
     raise _BadRecord("unknown type tag 0x%02x" % tag)
 
 
+cdef extern from *:
+    void __builtin_prefetch(const void *p)
+
+
+cdef inline void _v2_prefetch(const unsigned char *buf, Py_ssize_t n, Py_ssize_t p,
+                              _StrTable strings):
+    """Start loading the table string the record at ``buf[p]`` starts with (a reference, or a
+    short tuple whose first item is one, as ``(key, value)`` records are): the consumer works on
+    the record just decoded meanwhile. Only reads bytes inside ``buf[:n]``; never fails."""
+    cdef uint64_t z = 0
+    cdef int shift = 0
+    if p < n and 0x10 <= buf[p] < 0x20:
+        p += 1
+    if p >= n or buf[p] != 0x0f:
+        return
+    p += 1
+    while p < n and shift < 28:
+        z |= (<uint64_t>(buf[p] & 0x7f)) << shift
+        if buf[p] < 0x80:
+            if z < <uint64_t>strings.n:
+                __builtin_prefetch(strings.items[z])
+            return
+        p += 1
+        shift += 7
+
+
 def encode_records(records, int version=2):
-    """Payload bytes of ``records`` in record format ``version`` (1 or 2), without framing."""
+    """Payload bytes of ``records`` in record format ``version`` (1 or 2), without framing (one
+    hunk's payload: v2 strings go through one string table)."""
     cdef _Buffer buf = _Buffer()
+    cdef _StrIndex strings = _StrIndex()
     for r in records:
         if version == 1:
             p1_encode_record(buf, r)
         else:
-            v2_encode_record(buf, r)
+            v2_encode_record(buf, r, strings)
     return buf.take()
 
 
@@ -1082,6 +1230,7 @@ def decode_records(bytes payload, int version=2):
     """Records of a payload in record format ``version``; errors raise ValueError."""
     cdef Py_ssize_t pos = 0, start
     cdef _Unpickler machine = _Unpickler()
+    cdef _StrTable strings = _StrTable()
     cdef const unsigned char *buf = <const unsigned char *>PyBytes_AS_STRING(payload)
     records = []
     while pos < PyBytes_GET_SIZE(payload):
@@ -1090,7 +1239,7 @@ def decode_records(bytes payload, int version=2):
             if version == 1:
                 records.append(p1_decode_one(machine, payload, &pos))
             else:
-                records.append(_v2_decode(buf, PyBytes_GET_SIZE(payload), &pos, 0))
+                records.append(_v2_decode(buf, PyBytes_GET_SIZE(payload), &pos, 0, strings))
         except Exception as exc:
             raise ValueError("cannot decode record at payload offset %d: %s" % (start, exc)) from exc
     return records
@@ -1114,6 +1263,7 @@ cdef class RecordReader:
     cdef Py_ssize_t pos, length
     cdef bint v2
     cdef _Unpickler machine
+    cdef _StrTable strings
     cdef long long hunk_start, hunk_end
     cdef readonly long long offset
 
@@ -1128,6 +1278,7 @@ cdef class RecordReader:
         self.payload = b''
         self.pos = self.length = 0
         self.machine = _Unpickler()
+        self.strings = _StrTable()
         self.done = False
         self.tail = None
 
@@ -1141,8 +1292,11 @@ cdef class RecordReader:
                 start = self.pos
                 try:
                     if self.v2:
-                        return _v2_decode(<const unsigned char *>PyBytes_AS_STRING(self.payload),
-                                          self.length, &self.pos, 0)
+                        record = _v2_decode(<const unsigned char *>PyBytes_AS_STRING(self.payload),
+                                            self.length, &self.pos, 0, self.strings)
+                        _v2_prefetch(<const unsigned char *>PyBytes_AS_STRING(self.payload),
+                                     self.length, self.pos, self.strings)
+                        return record
                     return p1_decode_one(self.machine, self.payload, &self.pos)
                 except Exception as exc:
                     self.pos = self.length  # the rest of this hunk cannot be delimited
@@ -1180,6 +1334,7 @@ cdef class RecordReader:
         cdef int k
         self.payload = b''
         self.pos = self.length = 0
+        self.strings.clear()
         header = self.read_exact(1)
         if not header:
             self.done = True
@@ -1257,6 +1412,7 @@ cdef class _HunkWriter:
     cdef Py_ssize_t max_record
     cdef public long long size
     cdef _Buffer hunk
+    cdef _StrIndex strings
     cdef int codec
     cdef bint closed
 
@@ -1275,6 +1431,7 @@ cdef class _HunkWriter:
         self.max_record = max_record_size if max_record_size else -1
         self.size = 0
         self.hunk = _Buffer(min(min_hunk_size, 1 << 22) + 4096)
+        self.strings = _StrIndex() if codec == 2 else None
         self.closed = False
         return 0
 
@@ -1285,13 +1442,17 @@ cdef class _HunkWriter:
     def append(self, record):
         """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
         cdef Py_ssize_t start = self.hunk.length, n
+        cdef Py_ssize_t entries = 0
         if self.codec == 1:
             p1_encode_record(self.hunk, record)
         else:
-            v2_encode_record(self.hunk, record)
+            entries = PyDict_GET_SIZE(self.strings.ids) if self.strings is not None else 0
+            v2_encode_record(self.hunk, record, self.strings)
         n = self.hunk.length - start
         if self.max_record >= 0 and n > self.max_record:
             self.hunk.length = start
+            if self.strings is not None:
+                self.strings.rollback(entries)
             raise ValueError("Record of size %d is larger than max_record_size: %d"
                              % (n, self.max_record))
         if self.hunk.length > self.min_hunk_size:
@@ -1306,6 +1467,8 @@ cdef class _HunkWriter:
         """Write the buffered records as one hunk (an empty buffer writes the empty hunk)."""
         cdef bytes payload = self.hunk.take()
         cdef uint32_t checksum
+        if self.strings is not None:
+            self.strings.clear()  # each hunk has its own table
         cdef int flags
         cdef bytes stored
         if self.codec == 1:
@@ -1355,8 +1518,11 @@ cdef class DiscoOutputStream_v2(_HunkWriter):
     """Our record stream: compact typed records in lz4 hunks (only this implementation reads it).
     ``compression_level=0`` writes raw hunks."""
 
-    def __init__(self, stream, compression_level=1, min_hunk_size=HUNK_SIZE, max_record_size=None):
+    def __init__(self, stream, compression_level=1, min_hunk_size=HUNK_SIZE, max_record_size=None,
+                 string_table=True):
         self.setup(stream, 2, 2, compression_level, min_hunk_size, max_record_size)
+        if not string_table:
+            self.strings = None
 
 
 import sys as _sys

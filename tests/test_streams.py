@@ -151,23 +151,13 @@ def test_v0_writer_matches_original_bytes(vectors):
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
-def hunk_headers(data):
-    """``(marker, flags, checksum, length)`` of each hunk of a v1/v2 stream."""
-    pos, out = 0, []
-    while pos < len(data):
-        header = struct.unpack_from("<BBIQ", data, pos)
-        out.append(header)
-        pos += 14 + header[3]
-    return out
-
-
 @pytest.mark.parametrize("name", ["v2-before-string-table", "v2-before-string-table-raw"])
 def test_v2_files_without_string_table_still_read(name):
     with open(os.path.join(DATA, "v2-before-string-table.expected")) as f:
         expected = ast.literal_eval(f.read())
     with open(os.path.join(DATA, name + ".disco"), "rb") as f:
         data = f.read()
-    assert len(hunk_headers(data)) > 5 and {h[0] for h in hunk_headers(data)} == {0x82}
+    assert len(hunks(data)) > 5 and {data[start] for start, _ in hunks(data)} == {0x82}
     assert strict_equal(read(data), expected)
 
 
@@ -442,6 +432,84 @@ def test_v2_decoder_rejects_garbage_cleanly(payload):
 def test_v0_needs_well_formed_lengths():
     with pytest.raises(DataError, match="could not parse a value length at character 0"):
         list(old_netstr_reader(io.BytesIO(b"x kmc 3 234\n"), 12, "v0"))
+
+
+# -- the v2 string table ---------------------------------------------------------------------------
+
+def test_v2_string_table_bytes():
+    """A repeated str is written once per hunk (tag 0x0e) and then referred to (tag 0x0f)."""
+    data = write([("the", 1), ("the", 2), ("of", "the"), ("é", "é")], 2, compression_level=0)
+    payload = data[14:14 + hunks(data)[0][1] - 14]
+    assert payload == (b"\x12\x0e\x03the\x81" + b"\x12\x0f\x00\x82" + b"\x12\x0e\x02of\x0f\x00"
+                       + b"\x12\x0e\x02\xc3\xa9\x0f\x02")
+    got = read(data)
+    assert got == [("the", 1), ("the", 2), ("of", "the"), ("é", "é")]
+    assert got[0][0] is got[1][0] is got[2][1]  # one str object per distinct string in a hunk
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["a", "ab", "é日", "\ud800x", "k" * 70, "", "the"]),
+                          st.sampled_from(["ab", "the", 1]) | values), max_size=60),
+       st.sampled_from([30, 200, 10 ** 6]), st.sampled_from([0, 1]))
+def test_round_trip_v2_with_repeated_strings(recs, hunk_size, level):
+    data = write(recs, 2, min_hunk_size=hunk_size, compression_level=level)
+    assert strict_equal(read(data), recs)
+    assert strict_equal(read(data + data), recs + recs)  # tables are per hunk, also across streams
+
+
+def test_v2_string_table_is_per_hunk_and_optional():
+    recs = [("k%d" % (i % 50), i) for i in range(5000)]
+    with_table = write(recs, 2, min_hunk_size=2000, compression_level=0)
+    without = write(recs, 2, min_hunk_size=2000, compression_level=0, string_table=False)
+    assert len(hunks(with_table)) > 5 and len(with_table) < len(without)
+    assert read(with_table) == read(without) == recs
+
+
+def test_v2_writer_drops_the_table_where_strings_do_not_repeat():
+    unique = [("u%d" % i, i) for i in range(20000)]
+    assert len(write(unique, 2, compression_level=0)) == len(write(unique, 2, compression_level=0,
+                                                                      string_table=False)) + 4096
+
+
+def test_v2_string_table_forgets_entries_of_records_not_kept():
+    deep = []
+    for _ in range(_streams.MAX_DEPTH + 5):
+        deep = [deep]
+    buf = io.BytesIO()
+    w = DiscoOutputStream_v2(buf, max_record_size=1000)
+    w.append(("fresh", deep))  # too deep: pickled whole, after "fresh" got an entry
+    with pytest.raises(ValueError, match="max_record_size"):
+        w.append(("other", "x" * 2000))
+    w.append(("fresh", 1))
+    w.append(("other", 2))
+    w.close()
+    assert strict_equal(read(buf.getvalue()), [("fresh", deep), ("fresh", 1), ("other", 2)])
+
+
+@pytest.mark.parametrize("payload, offset, message", [
+    (b"\x12\x0e\x02ab\x81" + b"\x12\x0f\x01\x81", 6, "string table reference 1, the table has 1 entries"),
+    (b"\x0f\x00", 0, "string table reference 0, the table has 0 entries"),
+    (b"\x81" + b"\x0f\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 1, "reference 18446744073709551615"),
+    (b"\x81\x0f", 1, "truncated varint"),
+    (b"\x0e\x05ab", 0, "length 5 past the end"),
+])
+def test_v2_bad_string_table_references_raise_data_error(payload, offset, message):
+    data = rehunk(2, payload, 0) + struct.pack("<BBIQ", 130, 0, 0, 0)
+    with pytest.raises(DataError, match=r"Corrupted data between bytes 0-%d: record at payload offset %d: "
+                       r"_BadRecord: .*%s" % (14 + len(payload), offset, message)):
+        read(data, url="u")
+    with pytest.raises(ValueError, match=message):
+        _streams.decode_records(payload, 2)
+
+
+def test_v2_string_table_entries_do_not_cross_hunks():
+    first = rehunk(2, b"\x12\x0e\x02ab\x81", 0)
+    second = rehunk(2, b"\x12\x0f\x00\x82", 0)
+    end = struct.pack("<BBIQ", 130, 0, 0, 0)
+    with pytest.raises(DataError, match="bytes %d-%d: record at payload offset 0: .*reference 0, the table has 0"
+                       % (len(first), len(first) + len(second))):
+        read(first + second + end)
+    assert read(first + second + end, ignore_corrupt=True) == [("ab", 1)]
 
 
 # -- memory ---------------------------------------------------------------------------------------
