@@ -109,8 +109,42 @@ DEF HEADER_SIZE = 14
 
 cdef extern from "Python.h":
     int PyObject_GC_IsTracked(object o)
-    int PyObject_IS_GC(object o)
+    ctypedef struct PyTypeObject
+    PyTypeObject *Py_TYPE(object o)
+    bint PyType_IS_GC(PyTypeObject *t)
     void PyObject_GC_UnTrack(void *o)
+    object PyUnicode_New(Py_ssize_t size, uint32_t maxchar)
+    void *PyUnicode_DATA(object o)
+
+
+cdef list _SMALL_INTS = list(range(256))
+
+
+cdef inline object small_int(unsigned int v):
+    """The cached int ``v`` (< 256), without a call into CPython."""
+    return <object>PyList_GET_ITEM(_SMALL_INTS, v)
+
+
+cdef inline object utf8_str(const unsigned char *s, Py_ssize_t m, const char *errors):
+    """``s[:m].decode('utf-8', errors)``; ASCII is copied straight into a new str (the common
+    case for keys; CPython's decoder costs several calls more)."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t word
+    cdef object u
+    if m < 2 or m > 256:  # 0 and 1 chars: CPython hands out its cached singletons
+        return PyUnicode_DecodeUTF8(<const char *>s, m, errors)
+    while i + 8 <= m:
+        memcpy(&word, s + i, 8)
+        if word & 0x8080808080808080ULL:
+            return PyUnicode_DecodeUTF8(<const char *>s, m, errors)
+        i += 8
+    while i < m:
+        if s[i] >= 0x80:
+            return PyUnicode_DecodeUTF8(<const char *>s, m, errors)
+        i += 1
+    u = PyUnicode_New(m, 127)
+    memcpy(PyUnicode_DATA(u), s, m)
+    return u
 
 
 cdef inline void untrack_atomic_tuple(object t):
@@ -123,7 +157,8 @@ cdef inline void untrack_atomic_tuple(object t):
     cdef object item
     for i in range(PyTuple_GET_SIZE(t)):
         item = <object>PyTuple_GET_ITEM(t, i)
-        if PyObject_IS_GC(item) and (not PyTuple_CheckExact(item) or PyObject_GC_IsTracked(item)):
+        # PyObject_IS_GC, inlined; types whose instances may or may not be GC (tp_is_gc) count as GC
+        if PyType_IS_GC(Py_TYPE(item)) and (not PyTuple_CheckExact(item) or PyObject_GC_IsTracked(item)):
             return
     PyObject_GC_UnTrack(<void *>t)
 
@@ -562,7 +597,7 @@ cdef class _Unpickler:
                         p += 8
                     if m > n - p:
                         raise _Fallback()
-                    self.push(PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass'))
+                    self.push(utf8_str(buf + p, m, 'surrogatepass'))
                     p += m
                 elif op == b'q':                                      # BINPUT
                     if p + 1 > n:
@@ -580,7 +615,7 @@ cdef class _Unpickler:
                 elif op == b'K':                                      # BININT1
                     if p + 1 > n:
                         raise _Fallback()
-                    self.push(PyLong_FromLongLong(buf[p]))
+                    self.push(small_int(buf[p]))
                     p += 1
                 elif op == b'M':                                      # BININT2
                     if p + 2 > n:
@@ -689,7 +724,7 @@ cdef class _Unpickler:
                         p += 4
                     if m < 0 or m > n - p:
                         raise _Fallback()
-                    self.push(PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogateescape'))
+                    self.push(utf8_str(buf + p, m, 'surrogateescape'))
                     p += m
                 elif op == b'B' or op == b'C':                        # (SHORT_)BINBYTES
                     if op == b'C':
@@ -816,6 +851,107 @@ cdef object _decimal(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end)
 cdef object _TEN18 = 10 ** 18
 
 
+DEF FLAT_MAX = 16
+
+
+cdef inline uint32_t _u32(const unsigned char *b):
+    return <uint32_t>b[0] | (<uint32_t>b[1] << 8) | (<uint32_t>b[2] << 16) | (<uint32_t>b[3] << 24)
+
+
+cdef object _p1_flat_tuple(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos):
+    """The commonest v1 record, decoded without the stack machine: a tuple of up to FLAT_MAX
+    ints, strs, None and booleans (``(`` ... ``t`` or TUPLE1-3), with memo puts that are never
+    read (a BINGET, like any other opcode, makes this return None). Returns the tuple and
+    advances pos[0], or None with pos[0] untouched: then the machine decodes the record."""
+    cdef PyObject *items[FLAT_MAX]
+    cdef Py_ssize_t p = pos[0], m, count = 0, i
+    cdef unsigned char op
+    cdef bint marked = False, done = False
+    cdef object v, t
+    if p + 1 < n and buf[p] == 0x80:                   # PROTO
+        if buf[p + 1] > 5:
+            return None
+        p += 2
+    if p < n and buf[p] == b'(':
+        marked = True
+        p += 1
+    try:
+        while True:
+            if p >= n:
+                break
+            op = buf[p]
+            p += 1
+            if op == b'q' or op == b'r' or op == 0x94:       # BINPUT, LONG_BINPUT, MEMOIZE
+                if count == 0 and not done:
+                    break                                  # nothing to memoize: pickle's error
+                p += 1 if op == b'q' else 4 if op == b'r' else 0
+                continue
+            if done:
+                if op == b'.':                             # STOP
+                    t = PyTuple_New(count)
+                    for i in range(count):
+                        PyTuple_SET_ITEM_STEAL(t, i, items[i])
+                    count = 0
+                    PyObject_GC_UnTrack(<void *>t)         # only atoms inside
+                    pos[0] = p
+                    return t
+                break
+            if op == b'X' or op == 0x8c or op == b'U':      # BINUNICODE, SHORT_BINUNICODE, py2 str
+                if op == b'X':
+                    if p + 4 > n:
+                        break
+                    m = _u32(buf + p)
+                    p += 4
+                else:
+                    if p + 1 > n:
+                        break
+                    m = buf[p]
+                    p += 1
+                if m > n - p:
+                    break
+                v = utf8_str(buf + p, m, 'surrogateescape' if op == b'U' else 'surrogatepass')
+                p += m
+            elif op == b'K':
+                if p + 1 > n:
+                    break
+                v = small_int(buf[p])
+                p += 1
+            elif op == b'M':
+                if p + 2 > n:
+                    break
+                v = PyLong_FromLongLong(buf[p] | (buf[p + 1] << 8))
+                p += 2
+            elif op == b'J':
+                if p + 4 > n:
+                    break
+                v = PyLong_FromLongLong(<int32_t>_u32(buf + p))
+                p += 4
+            elif op == b'N':
+                v = None
+            elif op == 0x88:
+                v = True
+            elif op == 0x89:
+                v = False
+            elif op == b't' and marked:
+                done = True
+                continue
+            elif (op == 0x85 or op == 0x86 or op == 0x87) and not marked and count == op - 0x84:
+                done = True
+                continue
+            else:
+                break
+            if count == FLAT_MAX:
+                break
+            Py_INCREF(v)
+            items[count] = <PyObject *>v
+            count += 1
+    except Exception:
+        pass  # e.g. undecodable text: the machine and pickle decide what it is
+    for i in range(count):
+        Py_DECREF(<object>items[i])
+    return None
+
+
 cdef object p1_decode_one(_Unpickler machine, bytes payload, Py_ssize_t *pos):
     """The record of a v1 payload at pos[0] (one pickle); advances pos past it.
 
@@ -823,6 +959,10 @@ cdef object p1_decode_one(_Unpickler machine, bytes payload, Py_ssize_t *pos):
     (encoding utf-8, errors surrogateescape: Python 2 str reads losslessly); its errors propagate.
     """
     cdef Py_ssize_t start = pos[0]
+    record = _p1_flat_tuple(<const unsigned char *>PyBytes_AS_STRING(payload),
+                            PyBytes_GET_SIZE(payload), pos)
+    if record is not None:
+        return record
     try:
         return machine.load(<const unsigned char *>PyBytes_AS_STRING(payload),
                             PyBytes_GET_SIZE(payload), pos)
@@ -1079,6 +1219,7 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
     cdef uint64_t z
     cdef int64_t hi
     cdef double d
+    cdef bint atoms
     cdef object obj, k, v
     if depth > DECODE_DEPTH:
         raise _BadRecord("nested too deep")
@@ -1088,13 +1229,13 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
     p += 1
     if tag >= 0x80:
         pos[0] = p
-        return PyLong_FromLongLong(tag - 0x80)
+        return small_int(tag - 0x80)
     if tag >= 0x40:
         m = tag - 0x40
         if m > n - p:
             raise _BadRecord("string past the end")
         pos[0] = p + m
-        return PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass')
+        return utf8_str(buf + p, m, 'surrogatepass')
     if 0x10 <= tag < 0x20 or tag == 0x08:
         if tag == 0x08:
             pos[0] = p
@@ -1103,11 +1244,25 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
             m = tag - 0x10
             pos[0] = p
         obj = PyTuple_New(m)
+        atoms = True
         for i in range(m):
-            v = _v2_decode(buf, n, pos, depth + 1, strings)
+            p = pos[0]
+            tag = buf[p] if p < n else 0
+            if tag >= 0x80:    # small ints and short strs inline: the usual items of records
+                pos[0] = p + 1
+                v = small_int(tag - 0x80)
+            elif tag >= 0x40 and tag - 0x40 < n - p:
+                pos[0] = p + 1 + (tag - 0x40)
+                v = utf8_str(buf + p + 1, tag - 0x40, 'surrogatepass')
+            else:
+                v = _v2_decode(buf, n, pos, depth + 1, strings)
+                atoms = False
             Py_INCREF(v)
             PyTuple_SET_ITEM_STEAL(obj, i, <PyObject *>v)
-        untrack_atomic_tuple(obj)
+        if atoms:
+            PyObject_GC_UnTrack(<void *>obj)  # only ints and strs: nothing to collect
+        else:
+            untrack_atomic_tuple(obj)
         return obj
     if tag == 0x0f:
         pos[0] = p
@@ -1120,7 +1275,7 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
         m = _length(buf, n, pos)
         p = pos[0]
         pos[0] = p + m
-        obj = PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass')
+        obj = utf8_str(buf + p, m, 'surrogatepass')
         strings.add(obj)
         return obj
     if tag == 0x03:
@@ -1133,7 +1288,7 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
         p = pos[0]
         pos[0] = p + m
         if tag == 0x06:
-            return PyUnicode_DecodeUTF8(<const char *>buf + p, m, 'surrogatepass')
+            return utf8_str(buf + p, m, 'surrogatepass')
         return PyBytes_FromStringAndSize(<const char *>buf + p, m)
     if tag == 0x00:
         pos[0] = p

@@ -210,6 +210,23 @@ def test_v1_decoder_odd_int_spellings_follow_pickle():
             assert strict_equal(_streams.decode_records(text, 1), [expected])
 
 
+@pytest.mark.parametrize("data", [
+    b"(q\x00K\x01t.", b"K\x01K\x02\x87.", b"(K\x01tq\x00q\x01.", b"(K\x01t", b"(K\x01tK\x02.",
+    b"\x80\x02K\x01K\x02\x86.", b"\x80\x09K\x01\x85.", b"(X\x02\x00\x00\x00\xff\xfeK\x01t.",
+    b"(U\x02\xff\xfeK\x01t.", b"(K\x01tr\x00\x00.", b"(K\x01K\x02t.", b"(K\x01h\x00t.",
+    b"(" + b"K\x01" * 17 + b"t.", b"(NK\x01\x88\x89M\x01\x02J\xff\xff\xff\xff\x8c\x01at.",
+])
+def test_v1_flat_tuples_decode_as_pickle_does(data):
+    """Flat tuples of atoms take a shortcut past the stack machine: same results and errors."""
+    try:
+        expected = pickle.loads(data, encoding="utf-8", errors="surrogateescape")
+    except Exception:
+        with pytest.raises(ValueError):
+            _streams.decode_records(data, 1)
+    else:
+        assert strict_equal(_streams.decode_records(data, 1), [expected])
+
+
 def test_unsupported_objects_fall_back_to_pickle():
     recs = [Point(1, 2), {1, 2}, True, 1, 1.0, decimal.Decimal("3")]
     for version in (1, 2):
