@@ -115,6 +115,8 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void *o)
     object PyUnicode_New(Py_ssize_t size, uint32_t maxchar)
     void *PyUnicode_DATA(object o)
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
 
 cdef list _SMALL_INTS = list(range(256))
@@ -285,12 +287,16 @@ cdef int _p1_encode(_Buffer buf, object obj, int depth) except -1:
     elif obj is False:
         buf.put(PyBytes_AS_STRING(P_BOOL_FALSE), 4)
     elif PyUnicode_CheckExact(obj):
-        try:
-            s = PyUnicode_AsUTF8AndSize(obj, &n)
-        except UnicodeEncodeError:
-            enc = (<str>obj).encode('utf-8', 'surrogatepass')
-            s = PyBytes_AS_STRING(enc)
-            n = PyBytes_GET_SIZE(enc)
+        if PyUnicode_IS_COMPACT_ASCII(obj):  # its characters are its UTF-8 bytes
+            s = <const char *>PyUnicode_DATA(obj)
+            n = PyUnicode_GET_LENGTH(obj)
+        else:
+            try:
+                s = PyUnicode_AsUTF8AndSize(obj, &n)
+            except UnicodeEncodeError:
+                enc = (<str>obj).encode('utf-8', 'surrogatepass')
+                s = PyBytes_AS_STRING(enc)
+                n = PyBytes_GET_SIZE(enc)
         if n > 0xffffffff:
             raise _Fallback()
         buf.put_byte(b'X')
@@ -1047,12 +1053,16 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
     if depth > MAX_DEPTH:
         raise _Fallback()
     if PyUnicode_CheckExact(obj):
-        try:
-            s = PyUnicode_AsUTF8AndSize(obj, &n)
-        except UnicodeEncodeError:
-            enc = (<str>obj).encode('utf-8', 'surrogatepass')
-            s = PyBytes_AS_STRING(enc)
-            n = PyBytes_GET_SIZE(enc)
+        if PyUnicode_IS_COMPACT_ASCII(obj):  # its characters are its UTF-8 bytes
+            s = <const char *>PyUnicode_DATA(obj)
+            n = PyUnicode_GET_LENGTH(obj)
+        else:
+            try:
+                s = PyUnicode_AsUTF8AndSize(obj, &n)
+            except UnicodeEncodeError:
+                enc = (<str>obj).encode('utf-8', 'surrogatepass')
+                s = PyBytes_AS_STRING(enc)
+                n = PyBytes_GET_SIZE(enc)
         if strings is not None and n >= STR_TABLE_MIN_LEN and strings.encode(buf, obj, s, n):
             return 0
         if n < 64:
@@ -1342,32 +1352,6 @@ cdef object _v2_decode(const unsigned char *buf, Py_ssize_t n, Py_ssize_t *pos, 
     raise _BadRecord("unknown type tag 0x%02x" % tag)
 
 
-cdef extern from *:
-    void __builtin_prefetch(const void *p)
-
-
-cdef inline void _v2_prefetch(const unsigned char *buf, Py_ssize_t n, Py_ssize_t p,
-                              _StrTable strings):
-    """Start loading the table string the record at ``buf[p]`` starts with (a reference, or a
-    short tuple whose first item is one, as ``(key, value)`` records are): the consumer works on
-    the record just decoded meanwhile. Only reads bytes inside ``buf[:n]``; never fails."""
-    cdef uint64_t z = 0
-    cdef int shift = 0
-    if p < n and 0x10 <= buf[p] < 0x20:
-        p += 1
-    if p >= n or buf[p] != 0x0f:
-        return
-    p += 1
-    while p < n and shift < 28:
-        z |= (<uint64_t>(buf[p] & 0x7f)) << shift
-        if buf[p] < 0x80:
-            if z < <uint64_t>strings.n:
-                __builtin_prefetch(strings.items[z])
-            return
-        p += 1
-        shift += 7
-
-
 def encode_records(records, int version=2):
     """Payload bytes of ``records`` in record format ``version`` (1 or 2), without framing (one
     hunk's payload: v2 strings go through one string table)."""
@@ -1447,11 +1431,8 @@ cdef class RecordReader:
                 start = self.pos
                 try:
                     if self.v2:
-                        record = _v2_decode(<const unsigned char *>PyBytes_AS_STRING(self.payload),
-                                            self.length, &self.pos, 0, self.strings)
-                        _v2_prefetch(<const unsigned char *>PyBytes_AS_STRING(self.payload),
-                                     self.length, self.pos, self.strings)
-                        return record
+                        return _v2_decode(<const unsigned char *>PyBytes_AS_STRING(self.payload),
+                                          self.length, &self.pos, 0, self.strings)
                     return p1_decode_one(self.machine, self.payload, &self.pos)
                 except Exception as exc:
                     self.pos = self.length  # the rest of this hunk cannot be delimited
