@@ -1041,6 +1041,8 @@ cdef class _StrIndex:
 
 
 cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) except -1:
+    """Append the typed encoding of ``obj`` -> 0, or 1 when it needs pickle (the caller rewinds;
+    a status, not an exception: no exception state to save per record)."""
     cdef int overflow = 0
     cdef long long v
     cdef uint64_t z
@@ -1051,7 +1053,7 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
     cdef PyObject *val
     cdef Py_ssize_t pos = 0
     if depth > MAX_DEPTH:
-        raise _Fallback()
+        return 1
     if PyUnicode_CheckExact(obj):
         if PyUnicode_IS_COMPACT_ASCII(obj):  # its characters are its UTF-8 bytes
             s = <const char *>PyUnicode_DATA(obj)
@@ -1102,7 +1104,8 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
             buf.put_byte(0x08)
             buf.put_varint(n)
         for i in range(n):
-            _v2_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1, strings)
+            if _v2_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1, strings):
+                return 1
     elif obj is None:
         buf.put_byte(0x00)
     elif obj is False:
@@ -1124,25 +1127,26 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
         buf.put_varint(n)
         for i in range(n):
             if i >= PyList_GET_SIZE(obj):
-                raise _Fallback()
-            _v2_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1, strings)
+                return 1
+            if _v2_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1, strings):
+                return 1
     elif PyDict_CheckExact(obj):
         buf.put_byte(0x0a)
         buf.put_varint(len(<dict>obj))
         while PyDict_Next(obj, &pos, &key, &val):
-            _v2_encode(buf, <object>key, depth + 1, strings)
-            _v2_encode(buf, <object>val, depth + 1, strings)
+            if _v2_encode(buf, <object>key, depth + 1, strings):
+                return 1
+            if _v2_encode(buf, <object>val, depth + 1, strings):
+                return 1
     else:
-        raise _Fallback()
+        return 1
     return 0
 
 
 cdef int v2_encode_record(_Buffer buf, object record, _StrIndex strings=None) except -1:
     cdef Py_ssize_t start = buf.length
     cdef Py_ssize_t entries = len(strings.ids) if strings is not None else 0
-    try:
-        _v2_encode(buf, record, 0, strings)
-    except _Fallback:
+    if _v2_encode(buf, record, 0, strings):
         buf.length = start
         if strings is not None:
             strings.rollback(entries)
@@ -1575,6 +1579,7 @@ cdef class _HunkWriter:
         """Append the record ``(k, v)``."""
         self.append((k, v))
 
+    @cython.always_allow_keywords(False)  # METH_O: the cheapest call for one record at a time
     def append(self, record):
         """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
         cdef Py_ssize_t start = self.hunk.length, n
