@@ -455,13 +455,16 @@ def test_v0_needs_well_formed_lengths():
 
 def test_v2_string_table_bytes():
     """A repeated str is written once per hunk (tag 0x0e) and then referred to (tag 0x0f)."""
-    data = write([("the", 1), ("the", 2), ("of", "the"), ("é", "é")], 2, compression_level=0)
-    payload = data[14:14 + hunks(data)[0][1] - 14]
-    assert payload == (b"\x12\x0e\x03the\x81" + b"\x12\x0f\x00\x82" + b"\x12\x0e\x02of\x0f\x00"
-                       + b"\x12\x0e\x02\xc3\xa9\x0f\x02")
+    recs = [("the", 1), ("the", 2), ("of", "the"), ("é", "é"), ("é", 3)]
+    data = write(recs, 2, compression_level=0, string_table=True)
+    payload = data[14:hunks(data)[0][1]]
+    assert payload == (b"\x12\x0e\x03the\x81" + b"\x12\x0f\x00\x82" + b"\x12\x0e\x02of\x43the"
+                       + b"\x12\x0e\x02\xc3\xa9\x42\xc3\xa9" + b"\x12\x0f\x02\x83")  # keys only
     got = read(data)
-    assert got == [("the", 1), ("the", 2), ("of", "the"), ("é", "é")]
-    assert got[0][0] is got[1][0] is got[2][1]  # one str object per distinct string in a hunk
+    assert got == recs
+    assert got[0][0] is got[1][0] and got[3][0] is got[4][0]  # one str object per distinct key
+    assert write(recs, 2, compression_level=0) == write(recs, 2, compression_level=0, string_table=False)
+    assert b"\x0e" not in write(recs, 2, compression_level=0)[14:]  # off unless asked for
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -469,23 +472,23 @@ def test_v2_string_table_bytes():
                           st.sampled_from(["ab", "the", 1]) | values), max_size=60),
        st.sampled_from([30, 200, 10 ** 6]), st.sampled_from([0, 1]))
 def test_round_trip_v2_with_repeated_strings(recs, hunk_size, level):
-    data = write(recs, 2, min_hunk_size=hunk_size, compression_level=level)
+    data = write(recs, 2, min_hunk_size=hunk_size, compression_level=level, string_table=True)
     assert strict_equal(read(data), recs)
     assert strict_equal(read(data + data), recs + recs)  # tables are per hunk, also across streams
 
 
 def test_v2_string_table_is_per_hunk_and_optional():
     recs = [("k%d" % (i % 50), i) for i in range(5000)]
-    with_table = write(recs, 2, min_hunk_size=2000, compression_level=0)
-    without = write(recs, 2, min_hunk_size=2000, compression_level=0, string_table=False)
+    with_table = write(recs, 2, min_hunk_size=2000, compression_level=0, string_table=True)
+    without = write(recs, 2, min_hunk_size=2000, compression_level=0)
     assert len(hunks(with_table)) > 5 and len(with_table) < len(without)
     assert read(with_table) == read(without) == recs
 
 
 def test_v2_writer_drops_the_table_where_strings_do_not_repeat():
     unique = [("u%d" % i, i) for i in range(20000)]
-    assert len(write(unique, 2, compression_level=0)) == len(write(unique, 2, compression_level=0,
-                                                                      string_table=False)) + 4096
+    assert len(write(unique, 2, compression_level=0, string_table=True)) == len(
+        write(unique, 2, compression_level=0)) + 4096  # 4096 entries, one byte more each, then none
 
 
 def test_v2_string_table_forgets_entries_of_records_not_kept():
@@ -493,7 +496,7 @@ def test_v2_string_table_forgets_entries_of_records_not_kept():
     for _ in range(_streams.MAX_DEPTH + 5):
         deep = [deep]
     buf = io.BytesIO()
-    w = DiscoOutputStream_v2(buf, max_record_size=1000)
+    w = DiscoOutputStream_v2(buf, max_record_size=1000, string_table=True)
     w.append(("fresh", deep))  # too deep: pickled whole, after "fresh" got an entry
     with pytest.raises(ValueError, match="max_record_size"):
         w.append(("other", "x" * 2000))
