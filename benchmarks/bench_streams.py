@@ -2,7 +2,8 @@
 
 The baseline side reads with one ``pickle.Unpickler`` per hunk (``unpickler_input_stream``) and
 writes with one fast-mode ``pickle.Pickler`` per hunk (``PicklerOutputStream_v1``); Disco 0.5's
-own per-record ``pickle.loads``/``dumps`` code is about 2x slower than that, so it is not run here.
+own per-record ``pickle.load``/``dumps`` code is slower than that (reads about 2x), so it is not
+run here.
 The v1 read benchmark reads the same v1 file (written as Disco 0.5 writes it) with both readers;
 the v2 read benchmark reads the same records from a v2 file (the baseline again reads the v1 file).
 Workloads: 1,000,000 word-count-like ``(str, int)`` records (short random strings drawn from a
