@@ -55,7 +55,8 @@ class BaselineOutputStream_v1(object):
         self.flush()
 
 
-def baseline_input_stream(stream, size, url):
+def hunks(stream):
+    """The decompressed, checksum-verified payloads of a v1 stream's hunks."""
     while True:
         header = stream.read(1)
         if not header:
@@ -67,6 +68,11 @@ def baseline_input_stream(stream, size, url):
         data = zlib.decompress(hunk) if compressed else hunk
         if checksum != (zlib.crc32(data) & 0xFFFFFFFF):
             raise ValueError("Checksum does not match")
+        yield data
+
+
+def baseline_input_stream(stream, size, url):
+    for data in hunks(stream):
         hunk = io.BytesIO(data)
         while True:
             try:
@@ -108,17 +114,7 @@ class PicklerOutputStream_v1(BaselineOutputStream_v1):
 
 def unpickler_input_stream(stream, size, url):
     """v1 reader with one ``pickle.Unpickler`` per hunk, loading records until the hunk ends."""
-    while True:
-        header = stream.read(1)
-        if not header:
-            return
-        compressed, checksum, hunk_size = struct.unpack("<BIQ", stream.read(13))
-        if not hunk_size:
-            return
-        hunk = stream.read(hunk_size)
-        data = zlib.decompress(hunk) if compressed else hunk
-        if checksum != (zlib.crc32(data) & 0xFFFFFFFF):
-            raise ValueError("Checksum does not match")
+    for data in hunks(stream):
         load = pickle.Unpickler(io.BytesIO(data)).load
         try:
             while True:

@@ -127,6 +127,24 @@ cdef inline object small_int(unsigned int v):
     return <object>PyList_GET_ITEM(_SMALL_INTS, v)
 
 
+cdef inline object utf8_view(object obj, const char **s, Py_ssize_t *n):
+    """Point ``s[0]``, ``n[0]`` at the UTF-8 bytes of str ``obj`` (lone surrogates kept, as
+    'surrogatepass' does) and return the object that owns them: keep it while they are used."""
+    cdef object enc
+    if PyUnicode_IS_COMPACT_ASCII(obj):  # its characters are its UTF-8 bytes
+        s[0] = <const char *>PyUnicode_DATA(obj)
+        n[0] = PyUnicode_GET_LENGTH(obj)
+        return obj
+    try:
+        s[0] = PyUnicode_AsUTF8AndSize(obj, n)
+        return obj
+    except UnicodeEncodeError:
+        enc = (<str>obj).encode('utf-8', 'surrogatepass')
+        s[0] = PyBytes_AS_STRING(enc)
+        n[0] = PyBytes_GET_SIZE(enc)
+        return enc
+
+
 cdef inline object utf8_str(const unsigned char *s, Py_ssize_t m, const char *errors):
     """``s[:m].decode('utf-8', errors)``; ASCII is copied straight into a new str (the common
     case for keys; CPython's decoder costs several calls more)."""
@@ -287,16 +305,7 @@ cdef int _p1_encode(_Buffer buf, object obj, int depth) except -1:
     elif obj is False:
         buf.put(PyBytes_AS_STRING(P_BOOL_FALSE), 4)
     elif PyUnicode_CheckExact(obj):
-        if PyUnicode_IS_COMPACT_ASCII(obj):  # its characters are its UTF-8 bytes
-            s = <const char *>PyUnicode_DATA(obj)
-            n = PyUnicode_GET_LENGTH(obj)
-        else:
-            try:
-                s = PyUnicode_AsUTF8AndSize(obj, &n)
-            except UnicodeEncodeError:
-                enc = (<str>obj).encode('utf-8', 'surrogatepass')
-                s = PyBytes_AS_STRING(enc)
-                n = PyBytes_GET_SIZE(enc)
+        owner = utf8_view(obj, &s, &n)
         if n > 0xffffffff:
             raise _Fallback()
         buf.put_byte(b'X')
@@ -1057,16 +1066,7 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
     if depth > MAX_DEPTH:
         return 1
     if PyUnicode_CheckExact(obj):
-        if PyUnicode_IS_COMPACT_ASCII(obj):  # its characters are its UTF-8 bytes
-            s = <const char *>PyUnicode_DATA(obj)
-            n = PyUnicode_GET_LENGTH(obj)
-        else:
-            try:
-                s = PyUnicode_AsUTF8AndSize(obj, &n)
-            except UnicodeEncodeError:
-                enc = (<str>obj).encode('utf-8', 'surrogatepass')
-                s = PyBytes_AS_STRING(enc)
-                n = PyBytes_GET_SIZE(enc)
+        owner = utf8_view(obj, &s, &n)
         if strings is not None and n >= STR_TABLE_MIN_LEN and strings.encode(buf, obj, s, n):
             return 0
         if n < 64:
