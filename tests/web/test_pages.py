@@ -110,7 +110,9 @@ def test_job_page_shows_a_running_job_then_its_results(master, page, shot):
     expect(map_row.locator("td.done")).to_have_text("2")
     info = jobinfo(master, job.name)
     expect(page.locator("#info-ended")).to_have_text(info["ended"])
-    expect(page.locator("#info-duration")).to_have_text(re.compile(r"^\d+ s$|min"))
+    expect(page.locator("#info-duration")).to_have_text(re.compile(r"^\d+(\.\d+)? s$|min"))
+    assert [page.evaluate("(s) => Disco.formatDuration(s)", s) for s in (0.371, 4.2, 75, 3725)] == \
+        ["0.37 s", "4.2 s", "1 min 15 s", "1 h 2 min 5 s"]
     expect(page.locator("#tasks tbody")).to_contain_text("Every task is done")
     expect(page.locator("#timeline rect.attempt.done.stage-0")).to_have_count(2)
     expect(running_bars).to_have_count(0)
@@ -286,7 +288,7 @@ def test_status_page_lists_nodes_and_jobs(master, page, shot, tmp_path):
             started = page.evaluate("(s) => Disco.formatTime(s)", rows[job.name][0])
             expect(item.locator(".times .started")).to_have_text(started)
             expect(item.locator(".times .duration")).to_have_text(
-                re.compile(r"^running \d" if running else r"^(\d+ min )?\d+ s$"))
+                re.compile(r"^running \d" if running else r"^(\d+ min )?\d+(\.\d+)? s$"))
         expect(jobs.filter(has_text=done.name)).to_have_class(re.compile(r"\bready\b"))
         expect(page.locator("#jobcount")).to_have_text(str(len(api(master, "joblist"))))
         jobs.filter(has_text=busy.name).hover()                     # hovering a job lights its slots

@@ -157,8 +157,10 @@ const Disco = (() => {
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
 
-  /* Seconds as "1 h 2 min 3 s", "2 min 3 s" or "3 s". */
+  /* Seconds as "1 h 2 min 3 s", "2 min 3 s", "3 s", or "0.37 s" / "4.2 s" below ten seconds. */
   function formatDuration(seconds) {
+    if (seconds < 1) return seconds.toFixed(2) + " s";
+    if (seconds < 10) return seconds.toFixed(1) + " s";
     const s = Math.round(seconds);
     const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
     return (h ? h + " h " : "") + (h || m ? m + " min " : "") + sec + " s";
