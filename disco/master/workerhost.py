@@ -13,7 +13,8 @@ group, stdout merged into stderr), answers its requests and returns an :class:`O
 
 An ``INPUT`` request that must be deferred (docs/worker-protocol.md) waits for the task's inputs to change,
 or for the worker to exit. The worker's process group is killed when the attempt ends, whatever
-the outcome; its exit is collected in the background.
+the outcome; after ``DONE`` its exit is collected in the background, otherwise awaited (a killed
+job's workers are gone when the kill is done).
 """
 import asyncio
 import collections
@@ -87,15 +88,20 @@ class WorkerHost:
             return Outcome("fatal", "Cannot set up the job home: %s" % e)
         except OSError as e:
             return Outcome("fatal", "Cannot start the worker: %s" % e)
+        outcome = None
         try:
-            return await _Session(self, task, node, proc).converse()
+            outcome = await _Session(self, task, node, proc).converse()
+            return outcome
         finally:
             proc.kill()
-            self._reap(proc)
+            if outcome is not None and outcome.kind == "done":
+                self._reap(proc)
+            else:       # a failed or killed attempt ends once its worker is gone
+                await asyncio.shield(proc.wait())
 
     def _reap(self, proc):
-        """Collect the killed worker's exit in the background: its slot is free at once (the
-        kill is synchronous; telling its exit takes the node another round trip)."""
+        """Collect the exit of a worker killed after DONE in the background: its slot is free
+        at once (the kill is synchronous; telling its exit takes the node another round trip)."""
         reaping = asyncio.ensure_future(proc.wait())
         self.reaping.add(reaping)
         reaping.add_done_callback(self.reaping.discard)
