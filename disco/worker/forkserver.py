@@ -12,10 +12,6 @@ sends ``exit <id> <code>`` (negative: killed by that signal, as :mod:`asyncio` r
 request it cannot serve gets ``error <id> <reason>``. Children outlive the connection that asked
 for them (their exit is then told to nobody).
 
-The server forks each worker before it is asked for (a *spare*: forked, its own process group,
-the server's descriptors closed, waiting on a socket of its own), hands the request to it and
-forks the next spare after answering: the fork is off the request's way.
-
 The child is what ``cwd$ python -m disco.worker`` would be (the Worker Protocol exactly as the
 exec path speaks it): its own process group (both parent and child call ``setpgid``, so a
 ``killpg`` right after ``pid`` reaches it), stdin and output on fds 0/1/2 and no other file
@@ -80,7 +76,6 @@ class Server:
         self.selector.register(0, selectors.EVENT_READ, self._stdin)
         self.conns = set()      # connections of the node's side
         self.children = {}      # pid -> (connection, request id) to tell its exit code
-        self.spares = {}        # pid -> our end of the socket of a forked child awaiting its request
         self.running = True
         self.base_path = _base_path()
 
@@ -89,12 +84,9 @@ class Server:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGTERM, lambda *_: self._stop())
         print("ready", flush=True)
-        self._spare()
         while self.running:
             for key, _events in self.selector.select():
                 key.data(key.fileobj)
-        for sock in self.spares.values():
-            sock.close()        # the spares read end of file and exit
         self._reap(None)
         try:    # the socket's directory is ours alone (made for it by the node's side)
             os.unlink(self.path)
@@ -145,39 +137,20 @@ class Server:
                 os.close(fd)
             _send(conn, "error %s %s" % (id if isinstance(id, int) else -1, e))
             return
-        if not self.spares:
-            self._spare()
-        pid, sock = self.spares.popitem()
-        try:
-            sock.sendmsg([json.dumps({"cwd": cwd, "env": env}).encode()],
-                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-        except OSError as e:
-            _send(conn, "error %d the forked worker is gone: %s" % (id, e))
-            return
-        finally:
-            sock.close()
-            for fd in fds:
-                os.close(fd)
-        self.children[pid] = (conn, id)
-        _send(conn, "pid %d %d" % (id, pid))
-        self._spare()       # the next worker's fork, off the next request's way
-
-    def _spare(self):
-        """Fork a child that waits for a request (see the module doc)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
         gc.freeze()     # the child's collections skip (and so do not copy) what it inherits
         pid = os.fork()
         if pid == 0:
-            ours.close()
-            self._child(theirs)      # never returns
-        theirs.close()
+            self._child(cwd, env, fds)      # never returns
+        for fd in fds:
+            os.close(fd)
         try:
             os.setpgid(pid, pid)
         except OSError:
             pass        # the child did it first (EACCES once it has run) or is already gone
-        self.spares[pid] = ours
+        self.children[pid] = (conn, id)
+        _send(conn, "pid %d %d" % (id, pid))
 
     def _reap(self, _fd):
         try:
@@ -185,23 +158,19 @@ class Server:
                 pass
         except (BlockingIOError, InterruptedError):
             pass
-        while self.children or self.spares:
+        while self.children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            spare = self.spares.pop(pid, None)
-            if spare is not None:       # died before it got a request
-                spare.close()
             asked = self.children.pop(pid, None)
             if asked is not None:
                 conn, id = asked
                 _send(conn, "exit %d %d" % (id, os.waitstatus_to_exitcode(status)))
 
-    def _child(self, sock):
-        """A spare child: leave the server's state, wait for a request on ``sock``, run it."""
+    def _child(self, cwd, env, fds):
         code = 1
         try:
             gc.enable()
@@ -211,20 +180,8 @@ class Server:
             os.setpgid(0, 0)
             self.selector.close()
             self.listener.close()
-            for other in [*self.conns, *self.spares.values()]:
-                other.close()
-            os.close(self.wake_r)
-            os.close(self.wake_w)
-            devnull = os.open(os.devnull, os.O_RDWR)    # not the server's pipes: the node
-            os.dup2(devnull, 0)                         # watches those to see it end
-            os.dup2(devnull, 1)
-            os.close(devnull)
-            msg, fds = _recv_fds(sock)
-            if not msg:         # the server stopped
-                code = 0
-                return
-            request = json.loads(msg)
-            cwd, env = request["cwd"], request["env"]
+            for conn in self.conns:
+                conn.close()
             stdin, output = fds if len(fds) == 2 else fds * 2
             os.dup2(stdin, 0)
             os.dup2(output, 1)
