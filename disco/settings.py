@@ -12,6 +12,7 @@ Settings of Disco 0.5 that mean nothing here (no Erlang, no lighttpd proxy, no f
 ``GRAPHITE_HOST``, ``SYSTEMD_ENABLED``, ``DISCO_ULIMIT``, ``DDFS_PUT_MAX``/``DDFS_GET_MAX``. They
 are still defined (so settings files that set them keep working) and are documented as unused.
 """
+import functools
 import os
 import socket
 
@@ -133,7 +134,7 @@ class DiscoSettings(dict):
         if key in values:
             return values[key]
         if key in self.defaults:
-            return eval(self.defaults[key], _SCOPE, _Lookup(self))
+            return eval(_compiled(self.defaults[key]), _SCOPE, _Lookup(self))
         raise KeyError(key)
 
     def get(self, key, default=None):
@@ -174,6 +175,12 @@ class DiscoSettings(dict):
 
     def __reduce__(self):
         return (DiscoSettings, ({k: self[k] for k in self.defaults},))
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(expression):
+    """The code of a default's expression, compiled once (a job pack pickles every setting)."""
+    return compile(expression, "<setting>", "eval")
 
 
 class _Lookup(dict):

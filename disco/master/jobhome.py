@@ -41,7 +41,7 @@ def unpack(home, jobfile, worker, max_size=None):
     if max_size is None:
         max_size = DiscoSettings().getint("DISCO_MAX_JOBHOME_SIZE")
     os.makedirs(home, exist_ok=True)
-    shutil.copyfile(jobfile, os.path.join(home, "jobfile"))
+    _link_or_copy(jobfile, os.path.join(home, "jobfile"))
     try:
         with open(jobfile, "rb") as f, zipfile.ZipFile(_section(f)) as archive:
             budget = [max_size or float("inf")]
@@ -54,6 +54,19 @@ def unpack(home, jobfile, worker, max_size=None):
         raise JobHomeError("worker %r not found in the job home" % worker)
     os.chmod(path, 0o755)
     open(os.path.join(home, ".jobhome"), "w").close()
+
+
+def _link_or_copy(src, dst):
+    """``dst`` becomes a hard link to ``src`` (the same file system: no copy, no new inode; a job
+    pack never changes once submitted), else a copy."""
+    try:
+        os.unlink(dst)      # left by an unpacking that did not finish
+    except FileNotFoundError:
+        pass
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def _section(f):

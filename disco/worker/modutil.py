@@ -35,11 +35,12 @@ def user_paths():
     return paths
 
 
+@functools.lru_cache(maxsize=1)
 def _system_paths():
-    """The standard library and site-packages directories."""
+    """The standard library and site-packages directories (fixed for the life of a process)."""
     paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     paths.update(site.getsitepackages() + [site.getusersitepackages()])
-    return {os.path.abspath(p) for p in paths if p}
+    return frozenset(os.path.abspath(p) for p in paths if p)
 
 
 def _under(path, dirs):

@@ -228,9 +228,11 @@ def _pack_file(tmp_path, entries):
 
 def test_jobhome_unpack_and_escaping_entries(tmp_path):
     home = tmp_path / "home"
-    jobhome.unpack(str(home), _pack_file(tmp_path, {"worker.sh": "#!/bin/sh\n", "lib/x": "y"}), "worker.sh")
+    pack = _pack_file(tmp_path, {"worker.sh": "#!/bin/sh\n", "lib/x": "y"})
+    jobhome.unpack(str(home), pack, "worker.sh")
     assert (home / ".jobhome").exists() and (home / "lib" / "x").read_text() == "y"
     assert os.access(home / "worker.sh", os.X_OK) and (home / "jobfile").exists()
+    assert os.path.samefile(home / "jobfile", pack)     # a hard link: no copy on one file system
     for bad in ("../escape", "/abs/path", "a/../../escape"):
         with pytest.raises(jobhome.JobHomeError, match="escapes"):
             jobhome.unpack(str(tmp_path / "h2"), _pack_file(tmp_path, {"worker.sh": "", bad: "x"}), "worker.sh")
