@@ -26,12 +26,12 @@ from disco.context import reset_task, set_task
 from disco.core import Results
 from disco.error import JobError
 from disco.jobpack import JobPack
-from disco.layout import data_url, index_line, job_path
+from disco.layout import job_path
 from disco.master import jobspec
 from disco.master.backends import write_atomically
 from disco.master.grouping import group
 from disco.master.jobinputs import job_outputs
-from disco.master.outputs import DataOutput, DirOutput, index_labels
+from disco.master.outputs import TaskOutputs
 from disco.master.taskinputs import TaskInputs
 from disco.settings import DiscoSettings
 from disco.task import Task, jobdata
@@ -121,15 +121,12 @@ def run_inline(job, jobargs):
 def _outputs(reported, jobname, stage, taskid, home):
     """The task's outputs as the master records them: an index file of its local outputs, and
     its URL outputs."""
-    lines, data = [], []
+    outputs = TaskOutputs(NODE, jobname)
     for label, location, size in reported:
-        if "://" in location:
-            data.append(DataOutput(label, size, (location,)))
-        else:
-            lines.append(index_line(label, data_url("disco", NODE, jobname, location), size))
-    if not lines:
-        return data
+        outputs.add(label, location, size)
     name = ".disco/%s-%d.results" % (stage, taskid)
-    text = "".join(lines)
-    write_atomically(os.path.join(home, name), text)
-    return [DirOutput(data_url("dir", NODE, jobname, name), index_labels(text))] + data
+    index = outputs.index(name)
+    if index is None:
+        return outputs.data
+    write_atomically(os.path.join(home, name), index[0])
+    return [index[1]] + outputs.data

@@ -7,7 +7,7 @@ inputs are the outputs of the virtual ``input`` stage and use the same two types
 """
 from dataclasses import dataclass
 
-from disco.layout import index_entries, index_line  # noqa: F401  (index_line: the writers')
+from disco.layout import data_url, index_entries, index_line
 
 
 def url_host(url):
@@ -61,3 +61,28 @@ def index_labels(text):
     for _lineno, (label, _url, size) in index_entries(text):
         sizes[label] = sizes.get(label, 0) + size
     return tuple(sorted(sizes.items()))
+
+
+class TaskOutputs:
+    """The outputs a task reports (``OUTPUT [label, location, size]``) on ``node`` for job
+    ``jobname``: a URL is a :class:`DataOutput`; a path relative to the job home becomes a line
+    of the task's index file (:meth:`index`). The worker host and inline runs share it."""
+
+    def __init__(self, node, jobname):
+        self.node, self.jobname = node, jobname
+        self.lines = []     # index file lines of local outputs
+        self.data = []      # DataOutputs
+
+    def add(self, label, location, size):
+        if "://" in location:
+            self.data.append(DataOutput(label, size, (location,)))
+        else:
+            self.lines.append(index_line(label, data_url("disco", self.node, self.jobname, location), size))
+
+    def index(self, name):
+        """``(text, DirOutput)`` of the index file ``name`` (relative to the job home), or None
+        when no output is local."""
+        if not self.lines:
+            return None
+        text = "".join(self.lines)
+        return text, DirOutput(data_url("dir", self.node, self.jobname, name), index_labels(text))

@@ -23,12 +23,11 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from disco.layout import data_url, index_line
 from disco.master.backends import NodeLost
 from disco.master.jobhome import JobHomeError
 from disco.master.jsontypes import is_int
 from disco.master.names import duration
-from disco.master.outputs import DataOutput, DirOutput, index_labels
+from disco.master.outputs import TaskOutputs
 from disco.protocol import VERSION, MessageReader, PayloadError, ProtocolError, encode
 
 FIRST_REQUEST_TIMEOUT = 30
@@ -113,8 +112,7 @@ class _Session:
     def __init__(self, host, task, node, proc):
         self.host, self.task, self.node, self.proc = host, task, node, proc
         self.started = time.time()
-        self.index = []          # index file lines of local outputs
-        self.data_outputs = []
+        self.outputs = TaskOutputs(node, task.job.name)
         self.msg_times = collections.deque()
         self.greeted = False
         self.messages = MessageReader(proc.output)
@@ -238,24 +236,24 @@ class _Session:
         if not location or "\0" in location or any(c.isspace() for c in location):
             return Outcome("fatal", "invalid_output: %.200r is empty or holds whitespace or NUL"
                            % location)
-        if "://" in location:
-            self.data_outputs.append(DataOutput(label, size, (location,)))
-        elif location.startswith("/") or ".." in location.split("/"):
+        if "://" not in location and (location.startswith("/") or ".." in location.split("/")):
             return Outcome("error", "invalid_output: %r is not a path relative to the job home" % location)
-        else:
-            self.index.append(index_line(label, self._url("disco", location), size))
+        self.outputs.add(label, location, size)
         await self.reply("OK", "ok")
 
     async def on_PING(self, payload):
         await self.reply("OK", "pong")
 
     async def on_DONE(self, payload):
+        name = ".disco/%s-%d-%d.results" % (self.task.stage, self.task.taskid, int(self.started * 1e6))
+        index = self.outputs.index(name)
         try:
-            outputs = [await self._write_index()] if self.index else []
+            if index is not None:
+                await self.proc.write_file(name, index[0])
         except OSError as e:
             return Outcome("error", "Cannot write the task's index file: %s" % e)
         self.event("DONE", "Task finished in %s" % duration(time.time() - self.started))
-        return Outcome("done", outputs=outputs + self.data_outputs)
+        return Outcome("done", outputs=([index[1]] if index else []) + self.outputs.data)
 
     async def on_ERROR(self, payload):
         _check(isinstance(payload, str), "expected a string")
@@ -264,18 +262,6 @@ class _Session:
     async def on_FATAL(self, payload):
         _check(isinstance(payload, str), "expected a string")
         return Outcome("fatal", capped(payload))
-
-    def _url(self, scheme, relpath):
-        """``<scheme>://<node>/disco/<node>/<HH>/<job>/<relpath>``."""
-        return data_url(scheme, self.node, self.task.job.name, relpath)
-
-    async def _write_index(self):
-        """Write the index file into the job home on the node; return its :class:`DirOutput`."""
-        name = ".disco/%s-%d-%d.results" % (self.task.stage, self.task.taskid, int(self.started * 1e6))
-        text = "".join(self.index)
-        await self.proc.write_file(name, text)
-        return DirOutput(self._url("dir", name), index_labels(text))
-
 
 def capped(text):
     """``text`` cut to ``MAX_MESSAGE`` characters, with a marker saying how much was cut."""
