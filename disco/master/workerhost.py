@@ -19,6 +19,7 @@ job's workers are gone when the kill is done).
 import asyncio
 import collections
 import os
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -36,7 +37,10 @@ LAST_WORDS_WAIT = 10
 MSG_SLOW_RATE = 5       # more MSGs than this in one second: each reply waits MSG_DELAY
 MSG_KILL_RATE = 10      # this many MSGs in one second: the job is killed
 MSG_DELAY = 0.2
-MAX_MESSAGE = 64 * 1024  # characters of a MSG, ERROR or FATAL text kept (the rest: a marker)
+MAX_MESSAGE = 64 * 1024
+# a group host a worker may put in a file name: Disco 0.5 workers name their outputs
+# "<stage>-<label>-<host>-<label>"; the "host" of a raw:// input is its data (spaces, slashes...)
+_HOST_LIKE = re.compile(r"[A-Za-z0-9._\-]*")  # characters of a MSG, ERROR or FATAL text kept (the rest: a marker)
 
 
 @dataclass
@@ -184,7 +188,8 @@ class _Session:
             "taskid": task.taskid, "master": cluster.master, "disco_port": cluster.disco_port,
             "put_port": cluster.put_port, "ddfs_data": self.proc.ddfs_data,
             "disco_data": self.proc.disco_data, "stage": task.stage, "grouping": task.grouping,
-            "group": list(task.group), "jobfile": os.path.join(self.proc.home, "jobfile"),
+            "group": [task.group[0], task.group[1] if _HOST_LIKE.fullmatch(task.group[1] or "") else ""],
+            "jobfile": os.path.join(self.proc.home, "jobfile"),
             "jobname": task.job.name, "host": self.node})
 
     async def on_INPUT(self, payload):

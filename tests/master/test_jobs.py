@@ -161,8 +161,11 @@ def test_input_errors_and_ping(master):
         "FAIL 2 ''", "OK 6 'pong'"]
 
 
-def test_task_reply(master):
-    name, (status, _results) = run(master, jobpack(envs={"BEHAVIOUR": "task"}, inputs=[[0, 0, ["raw://0-a"]]],
+@pytest.mark.parametrize("url, host", [("raw://0-a", "0-a"), ("raw://two words/x", "")])
+def test_task_reply(master, url, host):
+    """The TASK reply; a group "host" that is no host name (the data of a raw:// input) is ""
+    (Disco 0.5 workers put it in their output file names, which may not hold whitespace)."""
+    name, (status, _results) = run(master, jobpack(envs={"BEHAVIOUR": "task"}, inputs=[[0, 0, [url]]],
                                                    pipeline=[["map", "split", False]]))
     assert status == "ready"
     assert "Stage map scheduled with 1 task" in messages(master, name)
@@ -172,7 +175,7 @@ def test_task_reply(master):
     assert msg_type == "TASK" and os.path.isabs(task.pop("jobfile"))
     assert task == {"taskid": 0, "master": master.url, "disco_port": master.port, "put_port": 8990,
                     "ddfs_data": master.settings["DDFS_DATA"], "disco_data": master.settings["DISCO_DATA"],
-                    "stage": "map", "grouping": "split", "group": [0, "0-a"], "jobname": name,
+                    "stage": "map", "grouping": "split", "group": [0, host], "jobname": name,
                     "host": "localhost"}
 
 
