@@ -9,9 +9,10 @@ other exception -- ``InputMissing`` too: an input that does not exist -- with ``
 is killed). ``print`` output becomes ``MSG`` events, sent
 at most ``MSG_RATE`` in any second (more are joined) so that the master's rate limit is never hit.
 
-A worker outlives nobody: once the process that started it (the master, or the node process of
-a remote node) is gone -- the worker is re-parented -- a watchdog thread kills the worker's
-process group, even while it is busy in user code that never talks to the master.
+A worker outlives nobody: once the process that started it (the master, the node process of a
+remote node, or a node's warm process) is gone, the worker's process group is killed, even while
+it is busy in user code that never talks to the master (``watch_parent``: the kernel's
+parent-death signal on Linux, a watchdog thread elsewhere).
 """
 import collections
 import functools

@@ -5,9 +5,8 @@ Starting a fresh interpreter that imports disco, cloudpickle and the worker libr
 milliseconds per task; forking this process costs about one. The node's side
 (:mod:`disco.master.warmworkers`) connects to ``SOCKET`` (a Unix ``SOCK_SEQPACKET`` socket) once
 and sends one message per attempt: the JSON object ``{"id": n, "cwd": job home, "env":
-environment}`` with the worker's standard streams attached (``SCM_RIGHTS``): two descriptors,
-the read end of its stdin and the write end of its output (stdout and stderr), or one descriptor
-for all three. The server forks and answers ``pid <id> <pid>``; once the child has exited it
+environment}`` with two file descriptors attached (``SCM_RIGHTS``): the read end of the worker's
+stdin and the write end of its output (stdout and stderr). The server forks and answers ``pid <id> <pid>``; once the child has exited it
 sends ``exit <id> <code>`` (negative: killed by that signal, as :mod:`asyncio` reports it). A
 request it cannot serve gets ``error <id> <reason>``. Children outlive the connection that asked
 for them (their exit is then told to nobody).
@@ -52,7 +51,7 @@ ENTRY = importlib.util.find_spec("disco.worker.__main__").origin   # sys.argv[0]
 
 def main(argv):
     path, = argv
-    gc.disable()    # no collection leaves holes in the pages children share (see _fork)
+    gc.disable()    # no collection leaves holes in the pages children share (see the module doc)
     for name in PRELOAD + _schemes():
         __import__(name)
     from disco.worker.channel import _prctl
@@ -129,9 +128,9 @@ class Server:
         try:
             request = json.loads(msg)
             id, cwd, env = request["id"], request["cwd"], request["env"]
-            if len(fds) not in (1, 2) or not isinstance(id, int) or not isinstance(cwd, str) \
+            if len(fds) != 2 or not isinstance(id, int) or not isinstance(cwd, str) \
                     or not isinstance(env, dict):
-                raise ValueError("expected {id, cwd, env} and 1 or 2 file descriptors")
+                raise ValueError("expected {id, cwd, env} and 2 file descriptors")
         except (ValueError, KeyError, TypeError) as e:
             for fd in fds:
                 os.close(fd)
@@ -182,7 +181,7 @@ class Server:
             self.listener.close()
             for conn in self.conns:
                 conn.close()
-            stdin, output = fds if len(fds) == 2 else fds * 2
+            stdin, output = fds
             os.dup2(stdin, 0)
             os.dup2(output, 1)
             os.dup2(output, 2)
