@@ -35,14 +35,10 @@ def master(tmp_path_factory):
     from disco.master.embedded import start_master
     root = tmp_path_factory.mktemp("bench-master")
     m = start_master(str(root), DISCO_WORKERS="2")
-    saved = {k: os.environ.get(k) for k in ("DISCO_MASTER", "DISCO_PORT", "DISCO_ROOT")}
-    os.environ.update(DISCO_MASTER=m.url, DISCO_PORT=str(m.port), DISCO_ROOT=str(root))
-    yield m
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as env:   # the clients' settings, put back afterwards
+        for key, value in (("DISCO_MASTER", m.url), ("DISCO_PORT", str(m.port)), ("DISCO_ROOT", str(root))):
+            env.setenv(key, value)
+        yield m
     m.stop()
 
 

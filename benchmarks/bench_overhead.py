@@ -32,13 +32,10 @@ def masters(tmp_path_factory, request):
     started = {impl: start_master(str(tmp_path_factory.mktemp("overhead-" + impl)), DISCO_WORKERS="2",
                                   DISCO_WORKER_FORKSERVER=mode)
                for impl, mode in (("ours", "on"), ("baseline", "off"))}
-    saved = {k: os.environ.get(k) for k in CLIENT_ENV}
-    yield started
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as env:   # clients' settings, put back afterwards (use()
+        for key in CLIENT_ENV:                  # changes them for each test)
+            env.setenv(key, str(started["ours"].settings[key]))
+        yield started
     for master in started.values():
         master.stop()
     with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
