@@ -307,6 +307,142 @@ cdef inline void _set(PyObject **field, object value) noexcept:
     field[0] = <PyObject *>value
 
 
+# -- exact-str keys in key order ------------------------------------------------------------------
+
+cdef extern from "Python.h":
+    void* PyUnicode_DATA_ptr "PyUnicode_DATA" (PyObject *o) nogil
+
+from libc.stdlib cimport calloc, free, qsort
+
+
+cdef extern from *:
+    void prefetch "__builtin_prefetch" (const void *p) noexcept nogil
+
+
+cdef struct _Ref:
+    Py_ssize_t label        # -1: None
+    uint64_t prefix         # the key's first 8 bytes, big-endian, zero-padded
+    Py_ssize_t nbytes
+    _Slot *slot
+
+
+cdef int _compare_refs(const void *a, const void *b) noexcept nogil:
+    """By label, then by key: keys of one byte a character, whose order as Python compares them
+    (by code point) is the order of their bytes."""
+    cdef const _Ref *x = <const _Ref *>a
+    cdef const _Ref *y = <const _Ref *>b
+    cdef Py_ssize_t n
+    cdef int c
+    if x.label != y.label:
+        return -1 if x.label < y.label else 1
+    if x.prefix != y.prefix:
+        return -1 if x.prefix < y.prefix else 1
+    n = x.nbytes if x.nbytes < y.nbytes else y.nbytes
+    if n > 8:   # the first 8 bytes are equal
+        c = memcmp(x.slot.data + 8, y.slot.data + 8, (n if n < 16 else 16) - 8)
+        if c == 0 and n > 16:
+            c = memcmp(<const char *>PyUnicode_DATA_ptr(x.slot.key) + 16,
+                       <const char *>PyUnicode_DATA_ptr(y.slot.key) + 16, n - 16)
+        if c != 0:
+            return c
+    return (x.nbytes > y.nbytes) - (x.nbytes < y.nbytes)
+
+
+cdef bint _key_order(_StrTable table, _Ref *refs, Py_ssize_t nparts) except -1:
+    """Fill ``refs`` (room for ``2 * table.n``: the sort uses half) with the table's keys sorted
+    by label (``hash_key(k) % nparts``; all -1 when ``nparts`` is 0) then key -- as Python sorts
+    the strs, in C, on bytes kept in the slots. False (``refs`` unusable) when a key has more
+    than one byte a character."""
+    cdef Py_ssize_t j = 0, i, k
+    cdef _Slot *slot
+    cdef uint64_t prefix
+    for i in range(table.mask + 1):     # in memory order, not the keys': far fewer cache misses
+        slot = &table.slots[i]
+        if slot.key == NULL:
+            continue
+        if slot.kind != 1:
+            return False
+        prefix = 0
+        for k in range(8):
+            prefix = (prefix << 8) | (<unsigned char>slot.data[k] if k < slot.nbytes else 0)
+        refs[j].prefix = prefix
+        refs[j].nbytes = slot.nbytes
+        refs[j].slot = slot
+        refs[j].label = (-1 if nparts == 0 else 0 if nparts == 1
+                         else <Py_ssize_t>(_hash(<object>slot.key, 0) % <uint64_t>nparts))
+        j += 1
+    if j < 2:
+        pass
+    elif nparts > 65536:
+        qsort(refs, j, sizeof(_Ref), _compare_refs)
+    else:
+        _radix_sort(refs, refs + j, j, nparts)
+    return True
+
+
+cdef void _radix_sort(_Ref *refs, _Ref *tmp, Py_ssize_t n, Py_ssize_t nparts) noexcept nogil:
+    """Sort ``refs`` as ``_compare_refs`` does: LSD radix passes over the 8 prefix bytes and the
+    label (``tmp``: room for ``n`` more), then each run of equal label and prefix (keys sharing
+    their first 8 bytes, or shorter ones told apart by length) by insertion."""
+    cdef Py_ssize_t counts[8][256]
+    cdef Py_ssize_t *labels
+    cdef Py_ssize_t i, j, b, total, c, start
+    cdef int shift, p
+    cdef _Ref *src = refs
+    cdef _Ref *dst = tmp
+    cdef _Ref *swap
+    cdef _Ref x
+    memset(counts, 0, sizeof(counts))
+    for i in range(n):
+        for p in range(8):
+            counts[p][(refs[i].prefix >> (8 * p)) & 0xff] += 1
+    for p in range(8):
+        shift = 8 * p
+        if counts[p][(src[0].prefix >> shift) & 0xff] == n:
+            continue    # every key has this byte: nothing to do
+        total = 0
+        for b in range(256):
+            c = counts[p][b]
+            counts[p][b] = total
+            total += c
+        for i in range(n):
+            b = (src[i].prefix >> shift) & 0xff
+            dst[counts[p][b]] = src[i]
+            counts[p][b] += 1
+        swap = src; src = dst; dst = swap
+    if nparts > 1:
+        labels = <Py_ssize_t *>calloc(nparts, sizeof(Py_ssize_t))
+        if labels != NULL:
+            for i in range(n):
+                labels[src[i].label] += 1
+            total = 0
+            for b in range(nparts):
+                c = labels[b]
+                labels[b] = total
+                total += c
+            for i in range(n):
+                dst[labels[src[i].label]] = src[i]
+                labels[src[i].label] += 1
+            swap = src; src = dst; dst = swap
+            free(labels)
+        else:   # out of memory for the counts: sort it the slow way
+            qsort(src, n, sizeof(_Ref), _compare_refs)
+    if src != refs:
+        memcpy(refs, src, n * sizeof(_Ref))
+    start = 0
+    for i in range(1, n + 1):
+        if i < n and refs[i].label == refs[start].label and refs[i].prefix == refs[start].prefix:
+            continue
+        for j in range(start + 1, i):   # a run of equal label and prefix: by insertion
+            x = refs[j]
+            b = j
+            while b > start and _compare_refs(&refs[b - 1], &x) > 0:
+                refs[b] = refs[b - 1]
+                b -= 1
+            refs[b] = x
+        start = i
+
+
 # -- held map output ------------------------------------------------------------------------------
 
 cdef inline bint _hold(PyObject **last, long long *count, PyObject **earlier, v) except -1:
@@ -396,6 +532,22 @@ cdef class _Held:
         cdef _Values values
         cdef _Slot *slot
         cdef Py_ssize_t j
+        cdef _Ref *refs
+        if not self.others and self.strs.n:
+            refs = <_Ref *>PyMem_Malloc(2 * self.strs.n * sizeof(_Ref))
+            if refs == NULL:
+                raise MemoryError()
+            try:
+                if _key_order(self.strs, refs, 0):
+                    for j in range(self.strs.n):
+                        if j + 8 < self.strs.n:
+                            prefetch(refs[j + 8].slot)
+                        slot = refs[j].slot
+                        _write_held(adder, <object>slot.key, slot.obj, slot.count, slot.extra)
+                    self.strs.clear()
+                    return
+            finally:
+                PyMem_Free(refs)
         for j in range(self.strs.n):
             groups.append((<object>self.strs.slot(j).key, j))
         others, self.others = self.others, {}
@@ -568,6 +720,38 @@ cdef class _Sums:
         self.objects[i] = (self.counts[i] if old is None else old) + v
         return 0
 
+    cdef bint write_sorted(self, Py_ssize_t nparts, dict adders, add_for) except -1:
+        """Write every sum, sorted by key, to its label's adder (``_write_sums``) and empty the
+        buffer -- when all keys are exact strs of one byte a character (sorted in C, no tuples);
+        else False, nothing written."""
+        cdef Py_ssize_t j, last = -2
+        cdef _Ref *refs
+        cdef _Slot *slot
+        cdef object adder = None
+        if self.nother:
+            return False
+        refs = <_Ref *>PyMem_Malloc(2 * max(self.strs.n, 1) * sizeof(_Ref))
+        if refs == NULL:
+            raise MemoryError()
+        try:
+            if not _key_order(self.strs, refs, nparts):
+                return False
+            for j in range(self.strs.n):
+                if j + 8 < self.strs.n:
+                    prefetch(refs[j + 8].slot)
+                    if j + 4 < self.strs.n:
+                        prefetch(refs[j + 4].slot.key)
+                if refs[j].label != last:
+                    last = refs[j].label
+                    adder = _adder(adders, add_for, None if last == -1 else last)
+                slot = refs[j].slot
+                adder(<object>slot.key, slot.count if slot.obj == NULL else <object>slot.obj)
+        finally:
+            PyMem_Free(refs)
+        self.strs.clear()
+        self.n = 0
+        return True
+
     cdef list take(self):
         """The ``(key, sum)`` records (str keys in the order they came, then the others in
         theirs); empties the buffer."""
@@ -698,6 +882,8 @@ cdef _write_sums(_Sums sums, Py_ssize_t nparts, dict adders, add_for, bint sort_
     cdef dict by_label = {}
     cdef list records
     cdef object label = None
+    if sort_output and sums.write_sorted(nparts, adders, add_for):
+        return
     if nparts == 0:
         by_label[None] = sums.take()
     elif nparts == 1:
