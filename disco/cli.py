@@ -94,7 +94,8 @@ def cmd_node(args):
         from disco.node import main
     except ImportError as e:
         raise DiscoError("disco node needs Dask distributed (pip install 'disco[dask]'): %s" % e)
-    main.run(args.scheduler, args.settings_obj, args.name, args.host, args.slots)
+    main.run(args.scheduler, args.settings_obj, args.name, args.host, args.slots,
+             master=args.settings_obj["DISCO_MASTER"] if args.master else None)
 
 
 def cmd_config(args):
@@ -313,7 +314,9 @@ def parser():
                            help="where nodes run (sets DISCO_BACKEND; default local)")
         c.set_defaults(fn=cmd_daemon)
     c = sub.add_parser("node", help="run this machine as a node of a master on Dask distributed")
-    c.add_argument("scheduler", help="the master's Dask scheduler, tcp://MASTER:8786")
+    c.add_argument("scheduler", help="the master's Dask scheduler, tcp://MASTER:8786 (its HTTP "
+                   "API, where the node gets Dask's credentials, is taken to be on MASTER:DISCO_PORT "
+                   "unless -M says otherwise)")
     c.add_argument("--name", help="the node's name (default: the host name); other machines must "
                    "reach this node by it")
     c.add_argument("--host", help="the address to listen on (Dask worker and data server)")

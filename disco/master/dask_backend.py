@@ -34,6 +34,7 @@ from disco.master.backends import NodeBackend, NodeLost, WorkerProcess
 from disco.master.jobhome import JobHomeError
 from disco.node.attempt import run_attempt
 from disco.node.ddfsnode import MASTER_KEY_HEADER
+from disco.node import tls
 from disco.node.plugin import DiscoNodePlugin, node_facts, remove_job_data, versions
 from disco.relay import JOBPACK_PATH, RELAY_PATH, control, parse
 
@@ -92,17 +93,22 @@ class DaskBackend(NodeBackend):
         self._tasks = set()
         self._resyncing = asyncio.Lock()
         self.master_key = secrets.token_urlsafe(24)   # nodes' DDFS API: the master's requests only
+        self.security = None      # Dask's TLS credentials (disco.node.tls): own scheduler + token
 
     # membership
     async def start(self, on_change):
         self._on_change = on_change
         address = self.external
         if address is None:
+            if self.token:
+                self.security = tls.master_security()
             self.scheduler = Scheduler(host=self.bind, port=self.dask_port, dashboard=False,
-                                       worker_ttl="%gs" % self.timeout)
+                                       worker_ttl="%gs" % self.timeout, security=self.security,
+                                       protocol="tls" if self.security else None)
             await self.scheduler
             address = self.scheduler.address
-        self.client = await Client(address, asynchronous=True, name="disco-master")
+        self.client = await Client(address, asynchronous=True, name="disco-master",
+                                   security=self.security)
         await self.client.register_plugin(_Membership())
         await self.client.register_plugin(DiscoNodePlugin(self.port, self.token))
         self.client.subscribe_topic(TOPIC, lambda _event: self._spawn(self.resync()))
@@ -270,7 +276,11 @@ class DaskBackend(NodeBackend):
 
     def routes(self):
         return [web.get(RELAY_PATH + "{attempt}", self._relay, allow_head=False),
-                web.get(JOBPACK_PATH + "{attempt}", self._jobpack, allow_head=False)]
+                web.get(JOBPACK_PATH + "{attempt}", self._jobpack, allow_head=False),
+                web.get(tls.PATH, self._dask_security, allow_head=False)]
+
+    async def _dask_security(self, request):
+        return web.json_response(tls.reply(self.security))
 
     def _attempt(self, request):
         proc = self.attempts.get(request.match_info["attempt"])

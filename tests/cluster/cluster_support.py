@@ -49,12 +49,16 @@ class Cluster:
     def node_name(self, i):
         return "127.0.0.%d" % i
 
-    def start_node(self, i, slots=2, wait=True, argv=None):
-        """Start node ``i`` (``disco node`` unless ``argv`` says otherwise); wait until the master
-        lists it as connected."""
+    def start_node(self, i, slots=2, wait=True, argv=None, token=True):
+        """Start node ``i`` (``disco node`` unless ``argv`` says otherwise) with the master's
+        DISCO_AUTH_TOKEN (``token``: True) or another one (a str; None: none); wait until the
+        master lists it as connected."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCO_", "DDFS_"))}
         env.update(DISCO_ROOT=os.path.join(self.root, "node%d" % i), DISCO_PORT=str(self.port),
                    DISCO_SETTINGS_FILE=os.devnull)
+        token = self.settings.get("DISCO_AUTH_TOKEN") if token is True else token
+        if token:
+            env["DISCO_AUTH_TOKEN"] = token
         argv = argv or [sys.executable, *self.node_command, "node", self.scheduler,
                         "--name", self.node_name(i), "--host", self.node_name(i), "--slots", str(slots)]
         log = open(os.path.join(self.root, "node%d.log" % i), "ab")

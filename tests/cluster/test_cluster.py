@@ -254,8 +254,8 @@ def test_existing_dask_scheduler_and_plain_dask_workers(tmp_path, monkeypatch):
 
 
 def test_access_token_guards_master_and_node_data(tmp_path, monkeypatch):
-    """With DISCO_AUTH_TOKEN the nodes get the token from the master: their data servers refuse
-    requests without it, workers and clients that have it read across nodes."""
+    """With DISCO_AUTH_TOKEN (given to the nodes too): the nodes' data servers refuse requests
+    without it, workers and clients that have it read across nodes."""
     cluster = start_cluster(tmp_path, monkeypatch, nodes=(2, 3), DISCO_AUTH_TOKEN="s3cret")
     try:
         monkeypatch.setenv("DISCO_AUTH_TOKEN", "s3cret")
@@ -268,5 +268,49 @@ def test_access_token_guards_master_and_node_data(tmp_path, monkeypatch):
         assert refused.value.code == 401
         request = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret"})
         assert urllib.request.urlopen(request, timeout=10).read()
+    finally:
+        cluster.stop()
+
+
+def test_dask_connections_need_the_token(tmp_path, monkeypatch):
+    """With DISCO_AUTH_TOKEN the master's scheduler speaks TLS only with the credentials it
+    hands to token holders: a Dask client without them (plain tcp, or TLS with other
+    credentials) cannot connect, so nobody can run code on the nodes through Dask; nodes with
+    a wrong token or none do not join, and say why; nodes with it run jobs."""
+    from distributed import Client, Security
+    from disco.node import tls
+    cluster = start_cluster(tmp_path, monkeypatch, nodes=(2,), DISCO_AUTH_TOKEN="s3cret")
+    try:
+        monkeypatch.setenv("DISCO_AUTH_TOKEN", "s3cret")
+        url = cluster.master.url + tls.PATH
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+        security, scheme = tls.fetch(cluster.master.url, "s3cret")
+        assert scheme == "tls"
+        with pytest.raises(tls.NotAuthorized, match="DISCO_AUTH_TOKEN"):
+            tls.fetch(cluster.master.url, "wrong")
+        address = "127.0.0.1:%d" % cluster.dask_port
+        for attempt in ({"address": "tcp://" + address},
+                        {"address": "tls://" + address, "security": Security.temporary()}):
+            with pytest.raises((OSError, TimeoutError)):
+                Client(timeout="3s", **attempt).close()
+        with Client("tls://" + address, security=security, timeout="10s") as client:
+            assert sorted(w["name"] for w in client.scheduler_info()["workers"].values()) == ["127.0.0.2"]
+        cluster.start_node(3, wait=False, token="wrong")
+        cluster.start_node(4, wait=False, token=None)
+        job, results = word_count(LINES[:20])
+        assert results == sorted(collections.Counter(w for l in LINES[:20] for w in l.split()).items())
+        logs = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(logs) < 2:
+            for i in (3, 4):
+                with open(os.path.join(str(tmp_path), "node%d.log" % i)) as f:
+                    if "DISCO_AUTH_TOKEN" in f.read():
+                        logs[i] = True
+            time.sleep(0.2)
+        assert sorted(logs) == [3, 4]
+        info = cluster.nodeinfo()
+        assert not info.get("127.0.0.3", {}).get("connected") and not info.get("127.0.0.4", {}).get("connected")
     finally:
         cluster.stop()
