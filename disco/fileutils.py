@@ -52,11 +52,14 @@ def ensure_free_space(path):
 
 
 class AtomicFile(object):
-    """A file written as ``<path>.partial`` and renamed to ``path`` by ``close()`` after fsync.
+    """A file written as ``<path>.partial`` and renamed to ``path`` by ``close()`` after fsync
+    (unless the class attribute ``sync`` is false: see ``disco.worker.Worker.start``).
 
     Until then, readers see either nothing or the previous complete file: partial output never
     becomes visible. ``abort()`` (or leaving a ``with`` block by an exception) removes the partial.
     """
+
+    sync = True
 
     def __init__(self, path):
         dirname = os.path.dirname(path)
@@ -80,7 +83,8 @@ class AtomicFile(object):
         if not self.isopen:
             return
         self.file.flush()
-        os.fsync(self.file.fileno())
+        if self.sync:
+            os.fsync(self.file.fileno())
         self.file.close()
         os.rename(self.partial, self.path)
         self.isopen = False

@@ -21,6 +21,33 @@ from disco._jobpack import JobPackError
 __all__ = ["JobPack", "PackedJobPack", "JobPackError", "JOBPACK_VERSION1", "JOBPACK_VERSION2"]
 
 
+def classic_stages(jobdict):
+    """The ``(stage, grouping)`` pipeline the master runs for a classic (version 1) jobdict:
+    ``map``/``map_shuffle`` with ``map?``, then ``reduce`` (``group_all`` for one reduce, else
+    ``group_label``, followed by ``reduce_shuffle`` with ``reduce_shuffle?``) with ``reduce?``
+    (docs/formats/jobpack.md#the-jobdict). Flags are not validated here."""
+    stages = []
+    if jobdict.get("map?"):
+        stages += [("map", "split"), ("map_shuffle", "group_node")]
+    if jobdict.get("reduce?"):
+        if jobdict.get("nr_reduces") == 1:
+            stages.append(("reduce", "group_all"))
+        else:
+            stages.append(("reduce", "group_label"))
+            if jobdict.get("reduce_shuffle?"):
+                stages.append(("reduce_shuffle", "group_node"))
+    return stages
+
+
+def result_stage(version, jobdict):
+    """The name of the stage whose outputs are the job's results (its last one), or None."""
+    if version == JOBPACK_VERSION1:
+        stages = classic_stages(jobdict)
+    else:
+        stages = jobdict.get("pipeline") or []
+    return stages[-1][0] if stages else None
+
+
 class JobPack(object):
     """The job pack: ``version`` (1 = classic, 2 = pipeline), ``jobdict`` (dict for the master),
     ``jobenvs`` (environment variables for the worker, str -> str), ``jobhome`` (zip archive

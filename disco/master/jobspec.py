@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 
 from disco._jobpack import decode_meta
-from disco.jobpack import JobPack, JobPackError
+from disco.jobpack import JobPack, JobPackError, classic_stages
 from disco.master.jsontypes import is_int, is_text
 
 GROUPINGS = ("split", "group_label", "group_node", "group_node_label", "group_all")
@@ -179,17 +179,7 @@ def v1_pipeline(jobdict):
     flags = [jobdict.get(k, False) for k in ("map?", "reduce?", "reduce_shuffle?")]
     _require(all(isinstance(f, bool) for f in flags), "invalid map?/reduce?/reduce_shuffle?")
     _require(is_int(jobdict["nr_reduces"]), "invalid nr_reduces")
-    has_map, has_reduce, has_shuffle = flags
-    stages = []
-    if has_map:
-        stages += [Stage("map", "split"), Stage("map_shuffle", "group_node")]
-    if has_reduce and jobdict["nr_reduces"] == 1:
-        stages.append(Stage("reduce", "group_all"))
-    elif has_reduce:
-        stages.append(Stage("reduce", "group_label"))
-        if has_shuffle:
-            stages.append(Stage("reduce_shuffle", "group_node"))
-    return stages
+    return [Stage(name, grouping) for name, grouping in classic_stages(jobdict)]
 
 
 def v1_inputs(items):
