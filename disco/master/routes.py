@@ -43,7 +43,7 @@ def make_app(master):
     guard = auth.from_settings(master.settings, lambda: master.cluster.config.nodes, _public)
     app = web.Application(middlewares=[auth.middleware(guard), _errors], client_max_size=MAX_JOBPACK)
     h = _Handlers(master)
-    app.add_routes([
+    routes = [
         web.get("/disco/version", h.version, allow_head=False),
         *master.backend.routes(),       # /disco/node/...: remote nodes' relays (dask backend)
         web.post("/disco/job/{tail:.*}", h.new_job),
@@ -73,9 +73,17 @@ def make_app(master):
         web.get("/disco/{path:.*}", h.data_file, allow_head=False),
         *ddfs_web.routes(master.ddfs),   # the DDFS API (docs/http-api.md#ddfs): /ddfs/...
         *webui.routes(master),      # the web pages (docs/http-api.md#web-pages): /, /<page>.html, /css, /js
-        web.route("*", "/{tail:.*}", _not_found),
-    ])
+    ]
+    app.add_routes(routes + _proxied(routes) + [web.route("*", "/{tail:.*}", _not_found)])
     return app
+
+
+def _proxied(routes):
+    """``routes`` again under Disco 0.5's proxy prefix ``/proxy/<node>/<METHOD>/``, which its
+    master took off before dispatching: clients whose ``DISCO_PROXY`` is the master send
+    ``<proxy>/proxy/<host>/GET/<path>`` for data on ``host``, and the local backend's master
+    serves every node's data."""
+    return [web.route(r.method, "/proxy/{via}/{verb}" + r.path, r.handler, **r.kwargs) for r in routes]
 
 
 @web.middleware

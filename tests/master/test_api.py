@@ -227,3 +227,26 @@ def test_data_file_ranges_follow_rfc_9110(master):
         for header, status, body, content_range in cases:
             got = call(master, "/disco/localhost/ranges/" + name, headers={"Range": header})
             assert (got[0], got[2], got[1].get("Content-Range")) == (status, body, content_range), header
+
+
+def test_proxy_prefix_is_taken_off(master):
+    """Disco 0.5's master took ``/proxy/<node>/<METHOD>/`` off a path before dispatching it
+    (clients whose DISCO_PROXY is the master send data requests that way): the same answers,
+    the same refusals."""
+    name, (_status, results) = run(master, jobpack(inputs=[[0, 0, ["raw://0-proxied"]]], **MAP))
+    path = results[0][0].split("/disco/", 1)[1]
+    index = call(master, "/disco/" + path)[2]
+    assert call(master, "/proxy/localhost/GET/disco/" + path)[:3:2] == (200, index)
+    data_path = index.split()[1].decode().split("/disco/", 1)[1]
+    assert call(master, "/proxy/localhost/GET/disco/" + data_path, headers={"Range": "bytes=2-"})[:3:2] \
+        == (206, b"oxied\n")
+    assert json.loads(call(master, "/proxy/x/GET/disco/ctrl/joblist")[2])[0][2] == name
+    urls = json.loads(call(master, "/proxy/localhost/GET/ddfs/new_blob/proxyblob")[2])
+    put = urls[0].split("/ddfs/", 1)[1]
+    status, _h, body = call(master, "/proxy/localhost/PUT/ddfs/" + put, body=b"blob data", method="PUT")
+    assert status == 201, body
+    blob = json.loads(body).split("/ddfs/", 1)[1]
+    assert call(master, "/proxy/localhost/GET/ddfs/" + blob)[2] == b"blob data"
+    for bad in ("/proxy/localhost/GET/disco/..%2F..%2Fsecret", "/proxy/localhost/GET/disco/localhost",
+                "/proxy/localhost/GET/nothing", "/proxy/localhost/disco/" + data_path):
+        assert call(master, bad)[0] in (403, 404), bad
