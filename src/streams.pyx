@@ -183,7 +183,9 @@ cdef inline void untrack_atomic_tuple(object t):
     PyObject_GC_UnTrack(<void *>t)
 
 HUNK_SIZE = 1024 * 1024
-MAX_DEPTH = 200
+cdef enum:
+    C_MAX_DEPTH = 200  # a C constant: the encoders compare every value's depth with it
+MAX_DEPTH = C_MAX_DEPTH
 # reads of a hunk payload go in pieces of at most this size, so a corrupt length cannot make us
 # allocate more than the stream really holds
 cdef Py_ssize_t READ_PIECE = 1 << 20
@@ -221,11 +223,13 @@ cdef class _Buffer:
         PyMem_Free(self.data)
 
     cdef inline int reserve(self, Py_ssize_t extra) except -1:
-        cdef Py_ssize_t need = self.length + extra
+        if self.length + extra <= self.capacity:
+            return 0
+        return self.grow(self.length + extra)
+
+    cdef int grow(self, Py_ssize_t need) except -1:
         cdef Py_ssize_t cap
         cdef unsigned char *p
-        if need <= self.capacity:
-            return 0
         cap = self.capacity * 2
         while cap < need:
             cap *= 2
@@ -296,7 +300,7 @@ cdef int _p1_encode(_Buffer buf, object obj, int depth) except -1:
     cdef PyObject *key
     cdef PyObject *val
     cdef Py_ssize_t pos = 0
-    if depth > MAX_DEPTH:
+    if depth > C_MAX_DEPTH:
         raise _Fallback()
     if obj is None:
         buf.put_byte(b'N')
@@ -1051,39 +1055,164 @@ cdef class _StrIndex:
         return 1
 
 
-cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) except -1:
-    """Append the typed encoding of ``obj`` -> 0, or 1 when it needs pickle (the caller rewinds;
-    a status, not an exception: no exception state to save per record)."""
+cdef extern from *:
+    """
+    /* A copy of n <= 16 bytes (a record's short strs) without a call into libc: two overlapping
+       loads and stores that read and write exactly n bytes. */
+    static inline void disco_copy_small(unsigned char *d, const unsigned char *s, Py_ssize_t n) {
+        if (n >= 8) {
+            uint64_t a, b;
+            memcpy(&a, s, 8); memcpy(&b, s + n - 8, 8);
+            memcpy(d, &a, 8); memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, s, 4); memcpy(&b, s + n - 4, 4);
+            memcpy(d, &a, 4); memcpy(d + n - 4, &b, 4);
+        } else if (n > 0) {
+            d[0] = s[0]; d[n >> 1] = s[n >> 1]; d[n - 1] = s[n - 1];
+        }
+    }
+    /* The value of an exact int held in one internal digit (|v| < 2**30) -> 1; else 0. */
+    static inline int disco_small_long(PyObject *o, long long *v) {
+    #if PY_VERSION_HEX >= 0x030C0000
+        if (!PyUnstable_Long_IsCompact((PyLongObject *)o)) return 0;
+        *v = PyUnstable_Long_CompactValue((PyLongObject *)o);
+        return 1;
+    #else
+        Py_ssize_t size = Py_SIZE(o);
+        if (size == 0) { *v = 0; return 1; }
+        if (size == 1) { *v = ((PyLongObject *)o)->ob_digit[0]; return 1; }
+        if (size == -1) { *v = -(long long)((PyLongObject *)o)->ob_digit[0]; return 1; }
+        return 0;
+    #endif
+    }
+    """
+    void disco_copy_small(unsigned char *d, const unsigned char *s, Py_ssize_t n)
+    bint disco_small_long(PyObject *o, long long *v)
+
+
+cdef extern from "Python.h":
+    # forms on borrowed pointers for the v2 encoder: it writes no reference counts on the values
+    # of a record (often cold in cache: only the first read of each should miss)
+    bint str_exact "PyUnicode_CheckExact" (PyObject *o)
+    bint int_exact "PyLong_CheckExact" (PyObject *o)
+    bint tuple_exact "PyTuple_CheckExact" (PyObject *o)
+    bint compact_ascii "PyUnicode_IS_COMPACT_ASCII" (PyObject *o)
+    void *str_data "PyUnicode_DATA" (PyObject *o)
+    Py_ssize_t str_length "PyUnicode_GET_LENGTH" (PyObject *o)
+    Py_ssize_t tuple_size "PyTuple_GET_SIZE" (PyObject *o)
+    PyObject *tuple_item "PyTuple_GET_ITEM" (PyObject *o, Py_ssize_t i)
+
+
+cdef inline int _v2_atom(_Buffer buf, PyObject *obj, bint table) except -1:
+    """Write the common atoms (borrowed ``obj``) with one bounds check each: a compact-ASCII str
+    of < 64 characters (unless it may go in the string table: ``table``), an int of one internal
+    digit -> 1; anything else -> 0, nothing written."""
+    cdef long long v
+    cdef uint64_t z
+    cdef Py_ssize_t n
+    cdef unsigned char *out
+    if str_exact(obj):
+        if table or not compact_ascii(obj):
+            return 0
+        n = str_length(obj)  # compact ASCII: its characters are its UTF-8 bytes
+        if n >= 64:
+            return 0
+        buf.reserve(1 + n)
+        out = buf.data + buf.length
+        out[0] = 0x40 + n
+        if n <= 16:
+            disco_copy_small(out + 1, <const unsigned char *>str_data(obj), n)
+        else:
+            memcpy(out + 1, str_data(obj), n)
+        buf.length += 1 + n
+        return 1
+    if int_exact(obj) and disco_small_long(obj, &v):
+        buf.reserve(1 + 10)
+        if 0 <= v < 128:
+            buf.data[buf.length] = 0x80 + v
+            buf.length += 1
+        else:
+            buf.data[buf.length] = 0x03
+            buf.length += 1
+            z = (<uint64_t>v << 1) ^ <uint64_t>(v >> 63)
+            buf.put_varint(z)
+        return 1
+    return 0
+
+
+cdef int _v2_encode(_Buffer buf, PyObject *obj, int depth, _StrIndex strings) except -1:
+    """Append the typed encoding of ``obj`` (borrowed) -> 0, or 1 when it needs pickle (the caller
+    rewinds; a status, not an exception: no exception state to save per record). Typed encoding
+    runs no Python code, so the values of a record cannot change under it. Atoms, strs and tuples
+    are written here, the other types by ``_v2_encode_other``."""
+    if depth > C_MAX_DEPTH:
+        return 1
+    if _v2_atom(buf, obj, strings is not None):
+        return 0
+    if str_exact(obj):
+        return _v2_encode_str(buf, <object>obj, strings)
+    if tuple_exact(obj):
+        return _v2_tuple(buf, obj, depth, strings)
+    return _v2_encode_other(buf, <object>obj, depth, strings)
+
+
+cdef inline int _v2_tuple(_Buffer buf, PyObject *obj, int depth, _StrIndex strings) except -1:
+    """``_v2_encode`` of a tuple (exact type, ``depth`` <= MAX_DEPTH)."""
+    cdef Py_ssize_t n = tuple_size(obj), i
+    cdef PyObject *item
+    cdef bint table
+    buf.reserve(1 + 10)
+    if n < 16:
+        buf.data[buf.length] = 0x10 + n
+        buf.length += 1
+    else:
+        buf.data[buf.length] = 0x08
+        buf.length += 1
+        buf.put_varint(n)
+    if n and depth == C_MAX_DEPTH:
+        return 1  # its values are too deep
+    for i in range(n):
+        item = tuple_item(obj, i)
+        # the table is for keys: of a (key, value, ...) record only the key's strs go in it
+        table = strings is not None and (i == 0 or depth > 0)
+        if not _v2_atom(buf, item, table) and \
+                _v2_encode(buf, item, depth + 1, strings if table else None):
+            return 1
+    return 0
+
+
+cdef int _v2_encode_str(_Buffer buf, str obj, _StrIndex strings) except -1:
+    cdef const char *s
+    cdef Py_ssize_t n
+    owner = utf8_view(obj, &s, &n)
+    if strings is not None and n >= STR_TABLE_MIN_LEN and strings.encode(buf, obj, s, n):
+        return 0
+    if n < 64:
+        buf.put_byte(0x40 + n)
+    else:
+        buf.put_byte(0x06)
+        buf.put_varint(n)
+    buf.put(s, n)
+    return 0
+
+
+cdef int _v2_encode_other(_Buffer buf, object obj, int depth, _StrIndex strings) except -1:
+    """``_v2_encode`` of the values its fast paths leave."""
     cdef int overflow = 0
     cdef long long v
     cdef uint64_t z
     cdef double d
-    cdef const char *s
     cdef Py_ssize_t n, i
     cdef PyObject *key
     cdef PyObject *val
     cdef Py_ssize_t pos = 0
-    if depth > MAX_DEPTH:
-        return 1
-    if PyUnicode_CheckExact(obj):
-        owner = utf8_view(obj, &s, &n)
-        if strings is not None and n >= STR_TABLE_MIN_LEN and strings.encode(buf, obj, s, n):
-            return 0
-        if n < 64:
-            buf.put_byte(0x40 + n)
-        else:
-            buf.put_byte(0x06)
-            buf.put_varint(n)
-        buf.put(s, n)
-    elif PyLong_CheckExact(obj):
+    if PyLong_CheckExact(obj):  # more than one internal digit
         v = PyLong_AsLongLongAndOverflow(obj, &overflow)
         if overflow == 0:
-            if 0 <= v < 128:
-                buf.put_byte(0x80 + v)
-            else:
-                buf.put_byte(0x03)
-                z = (<uint64_t>v << 1) ^ <uint64_t>(v >> 63)
-                buf.put_varint(z)
+            buf.put_byte(0x03)
+            z = (<uint64_t>v << 1) ^ <uint64_t>(v >> 63)
+            buf.put_varint(z)
         else:
             high = obj >> 64
             v = PyLong_AsLongLongAndOverflow(high, &overflow)
@@ -1098,18 +1227,6 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
                 data = (<object>obj).to_bytes(n, 'little', signed=True)
                 buf.put_varint(n)
                 buf.put(PyBytes_AS_STRING(data), n)
-    elif PyTuple_CheckExact(obj):
-        n = PyTuple_GET_SIZE(obj)
-        if n < 16:
-            buf.put_byte(0x10 + n)
-        else:
-            buf.put_byte(0x08)
-            buf.put_varint(n)
-        for i in range(n):
-            # the table is for keys: of a (key, value, ...) record only the key's strs go in it
-            if _v2_encode(buf, <object>PyTuple_GET_ITEM(obj, i), depth + 1,
-                          strings if i == 0 or depth > 0 else None):
-                return 1
     elif obj is None:
         buf.put_byte(0x00)
     elif obj is False:
@@ -1132,29 +1249,43 @@ cdef int _v2_encode(_Buffer buf, object obj, int depth, _StrIndex strings) excep
         for i in range(n):
             if i >= PyList_GET_SIZE(obj):
                 return 1
-            if _v2_encode(buf, <object>PyList_GET_ITEM(obj, i), depth + 1, strings):
+            # a list's or dict's values are held while encoded (tuples are immutable): should a
+            # garbage collection run a finalizer that empties the container, they stay valid
+            item = <object>PyList_GET_ITEM(obj, i)
+            if _v2_encode(buf, <PyObject *>item, depth + 1, strings):
                 return 1
     elif PyDict_CheckExact(obj):
         buf.put_byte(0x0a)
         buf.put_varint(len(<dict>obj))
         while PyDict_Next(obj, &pos, &key, &val):
-            if _v2_encode(buf, <object>key, depth + 1, strings):
+            item, value = <object>key, <object>val
+            if _v2_encode(buf, <PyObject *>item, depth + 1, strings):
                 return 1
-            if _v2_encode(buf, <object>val, depth + 1, strings):
+            if _v2_encode(buf, <PyObject *>value, depth + 1, strings):
                 return 1
     else:
         return 1
     return 0
 
 
-cdef int v2_encode_record(_Buffer buf, object record, _StrIndex strings=None) except -1:
+cdef inline int v2_encode_record(_Buffer buf, PyObject *record, PyObject *value, _StrIndex strings) except -1:
+    """Append one record: ``record``, or, with ``value`` set, the pair ``(record, value)`` without
+    building it (the bytes ``_v2_encode`` writes for that tuple); pickled whole when a value of it
+    has no typed form."""
     cdef Py_ssize_t start = buf.length
-    cdef Py_ssize_t entries = len(strings.ids) if strings is not None else 0
-    if _v2_encode(buf, record, 0, strings):
+    cdef Py_ssize_t entries = PyDict_GET_SIZE(strings.ids) if strings is not None else 0
+    cdef int status
+    if value == NULL:
+        status = (_v2_tuple(buf, record, 0, strings) if tuple_exact(record)
+                  else _v2_encode(buf, record, 0, strings))
+    else:
+        buf.put_byte(0x12)
+        status = _v2_encode(buf, record, 1, strings) or _v2_encode(buf, value, 1, None)
+    if status:
         buf.length = start
         if strings is not None:
             strings.rollback(entries)
-        data = pickle.dumps(record, 5)
+        data = pickle.dumps(<object>record if value == NULL else (<object>record, <object>value), 5)
         buf.put_byte(0x0b)
         buf.put_varint(PyBytes_GET_SIZE(data))
         buf.put(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
@@ -1369,7 +1500,7 @@ def encode_records(records, int version=2, bint string_table=False):
         if version == 1:
             p1_encode_record(buf, r)
         else:
-            v2_encode_record(buf, r, strings)
+            v2_encode_record(buf, <PyObject *>r, NULL, strings)
     return buf.take()
 
 
@@ -1579,20 +1710,16 @@ cdef class _HunkWriter:
         self.closed = False
         return 0
 
-    def add(self, k, v):
-        """Append the record ``(k, v)``."""
-        self.append((k, v))
-
-    @cython.always_allow_keywords(False)  # METH_O: the cheapest call for one record at a time
-    def append(self, record):
-        """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
+    cdef int put(self, object record, PyObject *value) except -1:
+        """Encode ``record`` (with ``value`` set: the pair ``(record, value)``) into the hunk; a
+        hunk is written once the buffer exceeds ``min_hunk_size``."""
         cdef Py_ssize_t start = self.hunk.length, n
         cdef Py_ssize_t entries = 0
         if self.codec == 1:
-            p1_encode_record(self.hunk, record)
+            p1_encode_record(self.hunk, record if value == NULL else (record, <object>value))
         else:
             entries = PyDict_GET_SIZE(self.strings.ids) if self.strings is not None else 0
-            v2_encode_record(self.hunk, record, self.strings)
+            v2_encode_record(self.hunk, <PyObject *>record, value, self.strings)
         n = self.hunk.length - start
         if self.max_record >= 0 and n > self.max_record:
             self.hunk.length = start
@@ -1602,11 +1729,16 @@ cdef class _HunkWriter:
                              % (n, self.max_record))
         if self.hunk.length > self.min_hunk_size:
             self.flush()
+        return 0
+
+    # ``add`` and ``append`` are defined by each writer class itself, as plain method descriptors
+    # (binding(False)): CPython then calls them directly from a loop's ``w.append(r)``, with no
+    # function object in between (it does so only for methods of the instance's exact type)
 
     def extend(self, records):
         """Append every record of an iterable."""
         for r in records:
-            self.append(r)
+            self.put(r, NULL)
 
     def flush(self):
         """Write the buffered records as one hunk (an empty buffer writes the empty hunk)."""
@@ -1658,6 +1790,17 @@ cdef class DiscoOutputStream_v1(_HunkWriter):
                  max_record_size=None):
         self.setup(stream, version, 1, compression_level, min_hunk_size, max_record_size)
 
+    @cython.binding(False)
+    def add(self, k, v):
+        """Append the record ``(k, v)``."""
+        self.put(k, <PyObject *>v)
+
+    @cython.binding(False)
+    @cython.always_allow_keywords(False)  # METH_O: the cheapest call for one record at a time
+    def append(self, record):
+        """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
+        self.put(record, NULL)
+
 
 cdef class DiscoOutputStream_v2(_HunkWriter):
     """Our record stream: compact typed records in lz4 hunks (only this implementation reads it).
@@ -1670,6 +1813,17 @@ cdef class DiscoOutputStream_v2(_HunkWriter):
         self.setup(stream, 2, 2, compression_level, min_hunk_size, max_record_size)
         if not string_table:
             self.strings = None
+
+    @cython.binding(False)
+    def add(self, k, v):
+        """Append the record ``(k, v)``."""
+        self.put(k, <PyObject *>v)
+
+    @cython.binding(False)
+    @cython.always_allow_keywords(False)  # METH_O: the cheapest call for one record at a time
+    def append(self, record):
+        """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
+        self.put(record, NULL)
 
 
 import sys as _sys

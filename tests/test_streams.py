@@ -582,3 +582,141 @@ def test_atomic_tuples_are_untracked_like_cpython_does():
         tracked = [gc.is_tracked(r) for r in got]
         assert tracked == [False, False, True, True, False], (version, tracked)
         got[2][1]["cycle"] = got[2]  # a dict inside a tuple may gain containers: still collectable
+
+
+# -- the v2 writer, byte for byte ---------------------------------------------------------------------
+
+def v2_reference(obj, depth=0, max_depth=_streams.MAX_DEPTH):
+    """The v2 record bytes of ``obj`` as the format's table in src/streams.pyx defines them (no
+    string table), in plain Python: the writer's fast paths must write exactly these."""
+    def varint(n):
+        out = bytearray()
+        while n >= 0x80:
+            out.append(n & 0x7f | 0x80)
+            n >>= 7
+        return bytes(out + bytes([n]))
+
+    def enc(o, d):
+        if d > max_depth:
+            raise TypeError
+        t = type(o)
+        if o is None or t is bool:
+            return bytes([{None: 0, False: 1, True: 2}[o]])
+        if t is int:
+            if 0 <= o < 128:
+                return bytes([0x80 + o])
+            if -2 ** 63 <= o < 2 ** 63:
+                return b"\x03" + varint(((o << 1) ^ (o >> 63)) & (2 ** 64 - 1))
+            high = o >> 64
+            n = 16 if -2 ** 63 <= high < 2 ** 63 else (o.bit_length() + 8) // 8
+            return b"\x04" + varint(n) + o.to_bytes(n, "little", signed=True)
+        if t is float:
+            return b"\x05" + struct.pack("<d", o)
+        if t is str:
+            data = o.encode("utf-8", "surrogatepass")
+            return (bytes([0x40 + len(data)]) if len(data) < 64 else b"\x06" + varint(len(data))) + data
+        if t is bytes:
+            return b"\x07" + varint(len(o)) + o
+        if t is tuple:
+            head = bytes([0x10 + len(o)]) if len(o) < 16 else b"\x08" + varint(len(o))
+            return head + b"".join(enc(x, d + 1) for x in o)
+        if t is list:
+            return b"\x09" + varint(len(o)) + b"".join(enc(x, d + 1) for x in o)
+        if t is dict:
+            return b"\x0a" + varint(len(o)) + b"".join(enc(k, d + 1) + enc(v, d + 1) for k, v in o.items())
+        raise TypeError
+
+    try:
+        return enc(obj, depth)
+    except TypeError:
+        data = pickle.dumps(obj, 5)
+        return b"\x0b" + varint(len(data)) + data
+
+
+class Str(str):
+    pass
+
+
+class Int(int):
+    pass
+
+
+def nested(depth, leaf):
+    for _ in range(depth):
+        leaf = (leaf,)
+    return leaf
+
+
+# the edges of the writer's fast paths: str lengths around its small-copy sizes and the one-byte
+# length tags, ints around one internal digit (2**30) and 7 bits, exact types only
+FAST_PATH_EDGES = (
+    ["x" * n for n in (0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 200)]
+    + ["é" * n for n in (1, 8, 40)] + ["日本", "\U0001f600", "\ud800", "a\udfffb", "\x00", "\x7f\x80"]
+    + [Str("sub"), Str(""), Int(5), True, False, None, 0.5]
+    + [v + d for v in (0, 127, 128, 255, 2 ** 30, 2 ** 31, 2 ** 60, 2 ** 63, 2 ** 64, 2 ** 127, 10 ** 40)
+       for d in (-1, 0, 1)]
+    + [-v for v in (1, 64, 127, 128, 2 ** 30 - 1, 2 ** 30, 2 ** 30 + 1, 2 ** 63, 2 ** 63 + 1, 10 ** 40)])
+
+
+@pytest.mark.parametrize("value", FAST_PATH_EDGES, ids=repr)
+def test_v2_writer_bytes_of_each_value(value):
+    recs = [value, (value, 1), ("k", value), (value, value, value), [value], {value: value}
+            if isinstance(value, (str, int)) else {"v": value}]
+    for r in recs:
+        assert _streams.encode_records([r]) == v2_reference(r), r
+    got = read(write(recs, 2))
+    assert strict_equal(got, recs)
+    assert type(got[0]) is type(value)  # a subclass keeps its type (pickled), bool stays bool
+
+
+def test_v2_writer_depth_limit_bytes():
+    limit = _streams.MAX_DEPTH
+    for depth in (limit - 1, limit, limit + 1, limit + 5):
+        for leaf in ("abc", 7, 300, "é", [1]):
+            r = nested(depth, leaf)
+            data = _streams.encode_records([r])
+            assert data == v2_reference(r), (depth, leaf)
+            assert (data[0] == 0x0b) == (depth + (type(leaf) is list) > limit)  # pickled whole
+            assert read(write([r], 2)) == [r]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(values | st.tuples(st.text(), st.integers()), max_size=20))
+def test_v2_writer_bytes_equal_the_format_table(recs):
+    assert _streams.encode_records(recs) == b"".join(v2_reference(r) for r in recs)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(values | others, values | others), max_size=20), st.booleans())
+def test_v2_add_writes_what_append_of_the_pair_writes(pairs, table):
+    outs = []
+    for method in ("add", "append"):
+        buf = io.BytesIO()
+        w = DiscoOutputStream_v2(buf, compression_level=0, string_table=table)
+        for k, v in pairs:
+            w.add(k, v) if method == "add" else w.append((k, v))
+        w.close()
+        outs.append(buf.getvalue())
+    assert outs[0] == outs[1]
+    assert strict_equal(read(outs[0]), pairs)
+
+
+def test_v2_writer_encodes_each_record_as_it_was_when_added():
+    buf = io.BytesIO()
+    w = DiscoOutputStream_v2(buf)
+    value = [1, "a"]
+    w.add("k", value)
+    w.append(("k", value))
+    value.append("later")
+    w.close()
+    assert read(buf.getvalue()) == [("k", [1, "a"])] * 2
+
+
+def test_v2_writer_reproduces_earlier_files_byte_for_byte():
+    """The v2 files in tests/data were written before the writer's fast paths (hunks of 300 bytes,
+    compressed and raw); the writer still writes them exactly."""
+    with open(os.path.join(DATA, "v2-before-string-table.expected")) as f:
+        expected = ast.literal_eval(f.read())
+    for name, kw in (("v2-before-string-table", {}), ("v2-before-string-table-raw", {"compression_level": 0})):
+        with open(os.path.join(DATA, name + ".disco"), "rb") as f:
+            assert write(expected, 2, min_hunk_size=300, **kw) == f.read(), name
