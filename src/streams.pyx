@@ -20,6 +20,7 @@ Version 1 (Disco 0.5's ``DiscoOutputStream_v1``; readable by the original)
 Version 2 (ours; only this implementation reads it)
     marker 0x82. flags: 1 = payload is an lz4 block (``lz4.block``, 4-byte LE uncompressed size
     prefix), 0 = raw. checksum: ``crc32`` of the payload *as stored*. Terminator: an empty raw hunk.
+    The writer stores a hunk raw when lz4 would not save an eighth of it (see ``LZ4_MIN_GAIN``).
     Payload: concatenated records, each one self-delimiting value in a compact typed encoding::
 
         0x00 None        0x01 False       0x02 True
@@ -61,6 +62,7 @@ import zlib
 import lz4.block
 from isal import isal_zlib  # zlib-compatible streams, several times faster than zlib
 
+from cpython.buffer cimport PyBuffer_FillInfo
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Next, PyDict_SetItem
 from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
@@ -209,8 +211,11 @@ class _Fallback(Exception):
 
 @cython.final
 cdef class _Buffer:
+    """Bytes being built. Its contents can be read in place through the buffer protocol
+    (``memoryview(buf)``); while such a view exists the buffer does not grow (BufferError)."""
     cdef unsigned char *data
     cdef Py_ssize_t length, capacity
+    cdef Py_ssize_t exports
 
     def __cinit__(self, Py_ssize_t capacity=65536):
         self.data = <unsigned char *>PyMem_Malloc(capacity)  # PyMem: visible to tracemalloc
@@ -222,6 +227,13 @@ cdef class _Buffer:
     def __dealloc__(self):
         PyMem_Free(self.data)
 
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        PyBuffer_FillInfo(view, self, self.data, self.length, 1, flags)
+        self.exports += 1
+
+    def __releasebuffer__(self, Py_buffer *view):
+        self.exports -= 1
+
     cdef inline int reserve(self, Py_ssize_t extra) except -1:
         if self.length + extra <= self.capacity:
             return 0
@@ -230,6 +242,8 @@ cdef class _Buffer:
     cdef int grow(self, Py_ssize_t need) except -1:
         cdef Py_ssize_t cap
         cdef unsigned char *p
+        if self.exports:
+            raise BufferError("a record buffer cannot grow while a view of it exists")
         cap = self.capacity * 2
         while cap < need:
             cap *= 2
@@ -1742,23 +1756,30 @@ cdef class _HunkWriter:
 
     def flush(self):
         """Write the buffered records as one hunk (an empty buffer writes the empty hunk)."""
-        cdef bytes payload = self.hunk.take()
-        cdef uint32_t checksum
+        cdef bytes payload, stored = None
+        cdef int flags
+        cdef int marker = 128 + self.version
+        cdef uint32_t checksum = 0
         if self.strings is not None:
             self.strings.clear()  # each hunk has its own table
-        cdef int flags
-        cdef bytes stored
         if self.codec == 1:
-            checksum = crc32_of(payload)
+            payload = self.hunk.take()
             flags = 1 if self.compression_level > 0 else 0
             stored = zlib_compress(payload, self.compression_level) if flags else payload
+            hunk = _hunk(marker, flags, crc32_of(payload), PyBytes_AS_STRING(stored), len(stored))
         else:
-            flags = 1 if (self.compression_level > 0 and payload) else 0
-            stored = lz4.block.compress(payload) if flags else payload
-            checksum = crc32_of(stored)
-        header = _pack_header(128 + self.version, flags, checksum, len(stored))
-        self.stream.write(header + stored)
-        self.size += HEADER_SIZE + len(stored)
+            if self.compression_level > 0 and self.hunk.length:
+                stored = _lz4_if_worth(self.hunk)
+            if stored is not None:
+                self.hunk.length = 0
+                hunk = _hunk(marker, 1, crc32_of(stored), PyBytes_AS_STRING(stored), len(stored))
+            else:  # raw: the payload is copied once, from the buffer into the hunk
+                with memoryview(self.hunk) as view:
+                    checksum = isal_zlib.crc32(view) & 0xffffffff
+                hunk = _hunk(marker, 0, checksum, self.hunk.data, self.hunk.length)
+                self.hunk.length = 0
+        self.stream.write(hunk)
+        self.size += len(hunk)
 
     def close(self):
         """Write what is buffered and the terminating empty hunk. Does not close ``stream``."""
@@ -1770,16 +1791,44 @@ cdef class _HunkWriter:
         self.closed = True
 
 
-cdef bytes _pack_header(int marker, int flags, uint32_t checksum, uint64_t length):
-    cdef unsigned char h[HEADER_SIZE]
+cdef bytes _hunk(int marker, int flags, uint32_t checksum, const void *payload, Py_ssize_t length):
+    """A hunk: its header, then ``payload`` (``length`` bytes), as one bytes object."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, HEADER_SIZE + length)
+    cdef unsigned char *h = <unsigned char *>PyBytes_AS_STRING(out)
     cdef int k
     h[0] = marker
     h[1] = flags
     for k in range(4):
         h[2 + k] = (checksum >> (8 * k)) & 0xff
     for k in range(8):
-        h[6 + k] = (length >> (8 * k)) & 0xff
-    return PyBytes_FromStringAndSize(<char *>h, HEADER_SIZE)
+        h[6 + k] = (<uint64_t>length >> (8 * k)) & 0xff
+    memcpy(h + HEADER_SIZE, payload, length)
+    return out
+
+
+# a v2 hunk is stored lz4-compressed only when that saves at least 1/LZ4_MIN_GAIN of it: lz4 costs
+# about a millisecond a MiB, and on data it cannot shrink (random keys, numbers, compressed
+# values) it saves nothing. A hunk larger than 2 * LZ4_SAMPLE is judged by its first LZ4_SAMPLE
+# bytes first (about 1/16 of a hunk's compression time), then by the whole compressed hunk.
+DEF LZ4_MIN_GAIN = 8
+DEF LZ4_SAMPLE = 65536
+
+
+cdef bytes _lz4_if_worth(_Buffer payload):
+    """The lz4 block of ``payload`` (with its size prefix), or None when it would not save at least
+    1/LZ4_MIN_GAIN of the payload."""
+    cdef Py_ssize_t n = payload.length
+    cdef bytes stored
+    with memoryview(payload) as view:
+        if n > 2 * LZ4_SAMPLE:
+            with view[:LZ4_SAMPLE] as sample:
+                stored = lz4.block.compress(sample, store_size=False)
+            if len(stored) > LZ4_SAMPLE - LZ4_SAMPLE // LZ4_MIN_GAIN:
+                return None
+        stored = lz4.block.compress(view)
+    if len(stored) > n - n // LZ4_MIN_GAIN:
+        return None
+    return stored
 
 
 cdef class DiscoOutputStream_v1(_HunkWriter):
@@ -1803,8 +1852,9 @@ cdef class DiscoOutputStream_v1(_HunkWriter):
 
 
 cdef class DiscoOutputStream_v2(_HunkWriter):
-    """Our record stream: compact typed records in lz4 hunks (only this implementation reads it).
-    ``compression_level=0`` writes raw hunks. ``string_table=True`` gives each hunk a table of its
+    """Our record stream: compact typed records in lz4 hunks (only this implementation reads it);
+    a hunk lz4 cannot shrink by an eighth is stored raw, and ``compression_level=0`` stores every
+    hunk raw. ``string_table=True`` gives each hunk a table of its
     repeated key strings: smaller hunks, and one str object per distinct key for whoever keeps the
     records read, for about 1.3-1.5x the writing time of keys that repeat (off by default)."""
 

@@ -720,3 +720,23 @@ def test_v2_writer_reproduces_earlier_files_byte_for_byte():
     for name, kw in (("v2-before-string-table", {}), ("v2-before-string-table-raw", {"compression_level": 0})):
         with open(os.path.join(DATA, name + ".disco"), "rb") as f:
             assert write(expected, 2, min_hunk_size=300, **kw) == f.read(), name
+
+
+def flags_of(data):
+    return [data[start + 1] for start, end in hunks(data) if end > start + 14]
+
+
+def test_v2_hunks_lz4_cannot_shrink_are_stored_raw():
+    import random
+    rnd = random.Random(5)
+    noise = [bytes(rnd.randrange(256) for _ in range(100)) for _ in range(3000)]  # 300 KB
+    text = [("the quick brown fox %d" % (i % 50), i % 7) for i in range(30000)]
+    mixed = noise[:600] + text  # a 64 KiB sample of noise decides a large hunk: raw
+    small = noise[:500]  # a hunk under 128 KiB is judged by its whole compressed size
+    for recs, flags in ((noise, [0]), (text, [1]), (mixed, [0]), (small, [0]), (text[:3000], [1])):
+        data = write(recs, 2)
+        assert flags_of(data) == flags
+        assert read(data) == recs
+    many = flags_of(write(text, 2, min_hunk_size=50000))
+    assert len(many) > 5 and set(many) == {1}
+    assert flags_of(write(text, 2, compression_level=0)) == [0]
