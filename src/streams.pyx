@@ -1840,11 +1840,15 @@ cdef class DiscoOutputStream_v1(_HunkWriter):
         self.setup(stream, version, 1, compression_level, min_hunk_size, max_record_size)
 
     @cython.binding(False)
+    @cython.embedsignature(True)
+    @cython.embedsignature.format("clinic")  # a signature inspect can read
     def add(self, k, v):
         """Append the record ``(k, v)``."""
         self.put(k, <PyObject *>v)
 
     @cython.binding(False)
+    @cython.embedsignature(True)
+    @cython.embedsignature.format("clinic")
     @cython.always_allow_keywords(False)  # METH_O: the cheapest call for one record at a time
     def append(self, record):
         """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
@@ -1865,11 +1869,15 @@ cdef class DiscoOutputStream_v2(_HunkWriter):
             self.strings = None
 
     @cython.binding(False)
+    @cython.embedsignature(True)
+    @cython.embedsignature.format("clinic")  # a signature inspect can read
     def add(self, k, v):
         """Append the record ``(k, v)``."""
         self.put(k, <PyObject *>v)
 
     @cython.binding(False)
+    @cython.embedsignature(True)
+    @cython.embedsignature.format("clinic")
     @cython.always_allow_keywords(False)  # METH_O: the cheapest call for one record at a time
     def append(self, record):
         """Append one record; a hunk is written once the buffer exceeds ``min_hunk_size``."""
