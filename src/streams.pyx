@@ -1858,9 +1858,12 @@ cdef class DiscoOutputStream_v1(_HunkWriter):
 cdef class DiscoOutputStream_v2(_HunkWriter):
     """Our record stream: compact typed records in lz4 hunks (only this implementation reads it);
     a hunk lz4 cannot shrink by an eighth is stored raw, and ``compression_level=0`` stores every
-    hunk raw. ``string_table=True`` gives each hunk a table of its
-    repeated key strings: smaller hunks, and one str object per distinct key for whoever keeps the
-    records read, for about 1.3-1.5x the writing time of keys that repeat (off by default)."""
+    hunk raw. ``string_table=True`` gives each hunk a table of its repeated key strings: smaller
+    hunks, and one str object per distinct key for whoever keeps the records read, for about
+    1.3-1.5x the writing time of keys that repeat (off by default).
+
+    ``add`` and ``append`` repeat those of ``DiscoOutputStream_v1`` on purpose: CPython calls a
+    method directly from ``w.append(r)`` only when it belongs to the object's exact class."""
 
     def __init__(self, stream, compression_level=1, min_hunk_size=HUNK_SIZE, max_record_size=None,
                  string_table=False):
