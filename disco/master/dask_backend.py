@@ -32,9 +32,9 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 from disco.master.backends import NodeBackend, NodeLost, WorkerProcess
 from disco.master.jobhome import JobHomeError
+from disco.node import tls
 from disco.node.attempt import run_attempt
 from disco.node.ddfsnode import MASTER_KEY_HEADER
-from disco.node import tls
 from disco.node.plugin import DiscoNodePlugin, node_facts, remove_job_data, versions
 from disco.relay import JOBPACK_PATH, RELAY_PATH, control, parse
 
