@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from disco.master import auth, datafiles, webui
+from disco.master import auth, datafiles, nodedata, webui
 from disco.master.config import ConfigError
 from disco.master.ddfs import web as ddfs_web
 from disco.master.jobspec import SubmitError
@@ -320,10 +320,17 @@ class _Handlers:
         return web.json_response(results)
 
     async def data_file(self, request):
+        relpath = request.match_info["path"]
         try:
-            path = datafiles.resolve(self.master.data_root, request.match_info["path"])
+            path = datafiles.resolve(self.master.data_root, relpath)
         except datafiles.Forbidden:
             raise web.HTTPForbidden(text="forbidden") from None
         except FileNotFoundError:
-            raise web.HTTPNotFound(text="not found") from None
-        return datafiles.file_response(request, path)
+            path = None
+        if path is not None:
+            return datafiles.file_response(request, path)
+        node = nodedata.server_of(self.master.backend, relpath)   # a remote node's file
+        if node is None:
+            raise web.HTTPNotFound(text="not found")
+        return await nodedata.relay(request, *node, "disco", relpath,
+                                    auth.client_headers(self.master.settings))

@@ -1,6 +1,7 @@
 """Disco across processes on Dask distributed: a master with the dask backend and ``disco node``
 processes on their own loopback addresses and data directories."""
 import collections
+import io
 import json
 import os
 import sys
@@ -267,9 +268,32 @@ def test_access_token_guards_master_and_node_data(tmp_path, monkeypatch):
             urllib.request.urlopen(url, timeout=10)
         assert refused.value.code == 401
         request = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret"})
-        assert urllib.request.urlopen(request, timeout=10).read()
+        data = urllib.request.urlopen(request, timeout=10).read()
+        assert data
+        # the master relays a node's files to clients that reach only it (Disco 0.5's DISCO_PROXY)
+        path = index.split("/disco/", 1)[1]
+        for relayed in ("/disco/" + path, "/proxy/%s/GET/disco/%s" % (hosts_of([index]).pop(), path)):
+            assert get(cluster, relayed) == (200, data)
+            assert get(cluster, relayed, Range="bytes=3-") == (206, data[3:])
+        assert get(cluster, "/disco/127.0.0.9/" + path.split("/", 1)[1])[0] == 404     # no such node
+        assert get(cluster, "/disco/" + path, token=None)[0] == 401
+        from disco.ddfs import DDFS
+        blob = DDFS().push("relay:blob", [(io.BytesIO(b"blob data"), "b")])[1][0][0]
+        assert get(cluster, "/ddfs/" + blob.split("/ddfs/", 1)[1]) == (200, b"blob data")
     finally:
         cluster.stop()
+
+
+def get(cluster, path, token="s3cret", **headers):
+    """``(status, body)`` of a GET of ``path`` on the master."""
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    try:
+        with urllib.request.urlopen(urllib.request.Request(cluster.master.url + path, headers=headers),
+                                    timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def test_dask_connections_need_the_token(tmp_path, monkeypatch):

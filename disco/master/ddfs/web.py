@@ -16,7 +16,7 @@ import os
 
 from aiohttp import web
 
-from disco.master import datafiles
+from disco.master import datafiles, nodedata
 from disco.master.ddfs.errors import DDFSError, Forbidden, NotFound
 from disco.master.ddfs.names import DELETED, MAX_TAG, valid_name, valid_tag
 from disco.master.ddfs.tagdata import check_urls
@@ -187,12 +187,16 @@ class _Handlers:
         return web.json_response(self.tagstore.hosted(host))
 
     async def data_file(self, request):
+        relpath = request.match_info["path"]
         try:
-            path = datafiles.resolve(self.ddfs.nodes.root, request.match_info["path"])
+            path = datafiles.resolve(self.ddfs.nodes.root, relpath)
         except datafiles.Forbidden:
             raise web.HTTPForbidden(text="forbidden") from None
         except FileNotFoundError:
-            raise web.HTTPNotFound(text="not found") from None
+            node = nodedata.server_of(self.ddfs.nodes.backend, relpath) if self.ddfs.nodes.remote else None
+            if node is None:
+                raise web.HTTPNotFound(text="not found") from None
+            return await nodedata.relay(request, *node, "ddfs", relpath, self.ddfs.nodes.headers)
         if _is_tag_file(self.ddfs.nodes.root, path):
             raise web.HTTPForbidden(text="tag files are read through /ddfs/tag/<tag>")
         return datafiles.file_response(request, path)
