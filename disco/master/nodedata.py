@@ -24,10 +24,10 @@ log = logging.getLogger("disco.master")
 
 
 def server_of(backend, path):
-    """``(node, http://host:port)`` of the connected node that keeps ``path`` (``<node>/...``),
-    or None."""
+    """``(node, http://host:port)`` of the connected node of ``backend`` (None: none) that keeps
+    ``path`` (``<node>/...``), or None."""
     node = path.split("/", 1)[0]
-    server = backend.data_server(node) if node and backend.remote_data else None
+    server = backend.data_server(node) if node and backend is not None and backend.remote_data else None
     return (node, server) if server else None
 
 

@@ -326,11 +326,9 @@ class _Handlers:
         except datafiles.Forbidden:
             raise web.HTTPForbidden(text="forbidden") from None
         except FileNotFoundError:
-            path = None
-        if path is not None:
-            return datafiles.file_response(request, path)
-        node = nodedata.server_of(self.master.backend, relpath)   # a remote node's file
-        if node is None:
-            raise web.HTTPNotFound(text="not found")
-        return await nodedata.relay(request, *node, "disco", relpath,
-                                    auth.client_headers(self.master.settings))
+            node = nodedata.server_of(self.master.backend, relpath)   # a remote node's file?
+            if node is None:
+                raise web.HTTPNotFound(text="not found") from None
+            return await nodedata.relay(request, *node, "disco", relpath,
+                                        auth.client_headers(self.master.settings))
+        return datafiles.file_response(request, path)

@@ -193,7 +193,7 @@ class _Handlers:
         except datafiles.Forbidden:
             raise web.HTTPForbidden(text="forbidden") from None
         except FileNotFoundError:
-            node = nodedata.server_of(self.ddfs.nodes.backend, relpath) if self.ddfs.nodes.remote else None
+            node = nodedata.server_of(self.ddfs.nodes.backend, relpath)
             if node is None:
                 raise web.HTTPNotFound(text="not found") from None
             return await nodedata.relay(request, *node, "ddfs", relpath, self.ddfs.nodes.headers)
